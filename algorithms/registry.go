@@ -1,0 +1,179 @@
+package algorithms
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rdmasim/rdmasim/rdma"
+)
+
+// DefaultBudget is the cohort budget ALock uses when an [Options] budget is 0: a
+// cohort runs at most this many critical sections back to back before its next
+// thread lets the other cohort in (see alock.go for the encoding). It is small so
+// that the checker reaches the budget-exhausted path with a handful of threads; the
+// ALock paper's evaluation uses 5 local and 20 remote, which timed runs pass
+// explicitly.
+const DefaultBudget = 4
+
+// Options tunes the algorithms that have knobs. Algorithms without knobs ignore it.
+type Options struct {
+	// BudgetLocal and BudgetRemote are ALock's cohort budgets B_L and B_R: the
+	// most critical sections the local (remote) cohort runs back to back while the
+	// other cohort may be waiting. 0 means DefaultBudget; negative is an error.
+	BudgetLocal, BudgetRemote int
+}
+
+// Algorithm is one registered lock.
+type Algorithm struct {
+	Name        string // short name used on the command line, e.g. "spin-naive"
+	Description string // one line
+	Origin      string // where the algorithm comes from
+	// ExpectSafe is the verdict the checker should reach when the workload
+	// classifies threads by their node: true means no finding, false means some
+	// property (mutual exclusion, deadlock) is violated.
+	ExpectSafe bool
+	Expect     string // the expected verdict in words, e.g. "safe"
+	// New lays out the lock's memory and returns the lock.
+	New func(s rdma.Setup, o Options) (rdma.Lock, error)
+}
+
+// All returns every registered algorithm, in this fixed order: spin, spin-naive,
+// mcs, mcs-naive, ticket-naive, alock (each safe lock before its naive twin, ALock
+// last). The slice is fresh on every call.
+func All() []Algorithm {
+	return []Algorithm{
+		{
+			Name:        "spin",
+			Description: "test-and-set spin lock; every thread, host threads included, uses RDMA CAS (loopback)",
+			Origin:      "textbook; loopback as the usual RDMA fix",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newSpin,
+		},
+		{
+			Name:        "spin-naive",
+			Description: "spin lock where local threads use CPU CAS and remote threads RDMA CAS on the same word",
+			Origin:      "this project, deliberately broken",
+			ExpectSafe:  false,
+			Expect:      "violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)",
+			New:         newSpinNaive,
+		},
+		{
+			Name:        "mcs",
+			Description: "RDMA MCS queue lock; every thread enqueues on the tail through the NIC (loopback)",
+			Origin:      "Mellor-Crummey & Scott, ACM TOCS 1991, over RDMA with loopback",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newMCS,
+		},
+		{
+			Name:        "mcs-naive",
+			Description: "MCS lock where local threads swap and CAS the tail with CPU atomics, remote threads through the NIC",
+			Origin:      "this project, deliberately broken",
+			ExpectSafe:  false,
+			Expect:      "violation: mutual exclusion or deadlock (two owners, or a hand-off that never arrives)",
+			New:         newMCSNaive,
+		},
+		{
+			Name:        "ticket-naive",
+			Description: "ticket lock where local threads take tickets with CPU FAA, remote threads with RDMA FAA",
+			Origin:      "this project, deliberately broken",
+			ExpectSafe:  false,
+			Expect:      "violation: mutual exclusion or deadlock (a ticket issued twice, or lost)",
+			New:         newTicketNaive,
+		},
+		{
+			Name:        "alock",
+			Description: "two MCS cohorts (local on CPU atomics, remote on NIC atomics) joined by Peterson's algorithm, with budgets",
+			Origin:      "Baran, Nelson-Slivon, Tseng, Palmieri: ALock: Asymmetric Lock Primitive for RDMA Systems, SPAA 2024",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newALock,
+		},
+	}
+}
+
+// Names returns the names of All, in the same order.
+func Names() []string {
+	all := All()
+	names := make([]string, len(all))
+	for i, a := range all {
+		names[i] = a.Name
+	}
+	return names
+}
+
+// Lookup returns the algorithm with the given name. Its error names the unknown
+// algorithm and lists the known ones.
+func Lookup(name string) (Algorithm, error) {
+	for _, a := range All() {
+		if a.Name == name {
+			return a, nil
+		}
+	}
+	return Algorithm{}, fmt.Errorf("algorithms: unknown algorithm %q (known: %s)",
+		name, strings.Join(Names(), ", "))
+}
+
+// checkSetup rejects a Setup the constructors cannot lay out: a home or thread node
+// outside the run, or threads not indexed by ID (per-thread state is indexed by
+// Thread.ID).
+func checkSetup(s rdma.Setup) error {
+	nodes := s.Nodes()
+	if h := s.Home(); h < 0 || h >= nodes {
+		return fmt.Errorf("home node %d is not among the %d nodes", h, nodes)
+	}
+	for i, info := range s.Threads() {
+		if info.ID != i {
+			return fmt.Errorf("Threads()[%d] has ID %d: threads must be indexed by ID", i, info.ID)
+		}
+		if info.Node < 0 || info.Node >= nodes {
+			return fmt.Errorf("thread %d is on node %d, not among the %d nodes", i, info.Node, nodes)
+		}
+	}
+	return nil
+}
+
+// Descriptor words, as offsets from the descriptor's first word. MCS descriptors
+// use locked and next; ALock descriptors add budget.
+const (
+	descLocked = 0 // 1 while the thread waits for a hand-off, 0 once handed the lock
+	descNext   = 1 // Ptr of the successor's descriptor, 0 while there is none
+	descBudget = 2 // ALock only: see alock.go
+)
+
+// allocDescs allocates one descriptor of words words per thread, on the thread's
+// own node, labelled "desc.t<ID>", in thread order.
+func allocDescs(s rdma.Setup, words int) []rdma.Ptr {
+	infos := s.Threads()
+	descs := make([]rdma.Ptr, len(infos))
+	for i, info := range infos {
+		descs[i] = s.Alloc(info.Node, words, fmt.Sprintf("desc.t%d", info.ID))
+	}
+	return descs
+}
+
+// localFlags returns the workload's classification of every thread, indexed by ID.
+func localFlags(s rdma.Setup) []bool {
+	infos := s.Threads()
+	local := make([]bool, len(infos))
+	for i, info := range infos {
+		local[i] = info.Local
+	}
+	return local
+}
+
+// rswap replaces the word at p with v through p's NIC and returns the value it
+// replaced. RDMA has no swap verb, so this is a loop of RCAS on the value last
+// seen. It has no Pause: every failed RCAS means the word changed, and some other
+// thread's RCAS succeeded (the loop is lock-free, not wait-free).
+func rswap(t rdma.Thread, p rdma.Ptr, v uint64) uint64 {
+	cur := t.RRead(p)
+	for {
+		old := t.RCAS(p, cur, v)
+		if old == cur {
+			return old
+		}
+		cur = old
+	}
+}

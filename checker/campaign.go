@@ -1,0 +1,151 @@
+package checker
+
+import (
+	"fmt"
+
+	"github.com/rdmasim/rdmasim/sim"
+)
+
+// Strategies a campaign can use.
+const (
+	StrategyRandom = "random"
+	StrategyPCT    = "pct"
+)
+
+// Campaign explores many schedules of one configuration.
+type Campaign struct {
+	Config   Config
+	Lock     LockFactory
+	Strategy string // StrategyRandom or StrategyPCT
+	// Schedules to run; the campaign stops earlier once MaxFindings executions
+	// broke a property.
+	Schedules int
+	Seed      uint64
+	Depth     int // PCT depth (default 3)
+	// MaxFindings: stop after this many violating schedules, keeping the shortest
+	// (default 1).
+	MaxFindings int
+	// Progress, if set, is called after every schedule with the count done.
+	Progress func(done int)
+}
+
+// Report is the outcome of a campaign.
+type Report struct {
+	Schedules int   // schedules executed
+	Steps     int64 // steps executed, over all schedules
+	Findings  int   // schedules that broke a property
+	// Shortest is the shortest violating execution found, re-run with its trace
+	// recorded; nil when every schedule passed.
+	Shortest *Counterexample
+}
+
+// Counterexample is one violating execution, replayable from its decisions.
+type Counterexample struct {
+	Finding   sim.Finding
+	Schedule  int    // which schedule of the campaign
+	Seed      uint64 // the chooser's seed for that schedule
+	Decisions []sim.Decision
+	Execution Execution // the recorded re-run
+}
+
+// ScheduleSeed derives the chooser seed of schedule i of a campaign, so that any
+// range of schedules can be run on its own (SplitMix64 of seed+i).
+func ScheduleSeed(seed uint64, i int) uint64 {
+	z := seed + uint64(i+1)*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// Run executes the campaign.
+func (c Campaign) Run() (Report, error) {
+	if err := c.Config.Validate(); err != nil {
+		return Report{}, err
+	}
+	if c.Schedules < 1 {
+		return Report{}, fmt.Errorf("schedules = %d: want ≥ 1", c.Schedules)
+	}
+	depth := c.Depth
+	if depth == 0 {
+		depth = 3
+	}
+	maxFindings := c.MaxFindings
+	if maxFindings == 0 {
+		maxFindings = 1
+	}
+	var k int
+	switch c.Strategy {
+	case StrategyRandom:
+	case StrategyPCT:
+		if depth < 1 || depth > 64 {
+			return Report{}, fmt.Errorf("PCT depth = %d: want 1 … 64", depth)
+		}
+		// PCT draws its change points among the first k choices: calibrate k
+		// with one random execution.
+		ex, err := Execute(c.Config, c.Lock, sim.NewRandom(c.Seed), false)
+		if err != nil {
+			return Report{}, err
+		}
+		k = max(len(ex.Decisions), 1)
+	default:
+		return Report{}, fmt.Errorf("unknown strategy %q (want random or pct)", c.Strategy)
+	}
+	threads := c.Config.total()
+	var rep Report
+	var best *Counterexample
+	for i := range c.Schedules {
+		seed := ScheduleSeed(c.Seed, i)
+		var ch sim.Chooser
+		if c.Strategy == StrategyPCT {
+			ch = sim.NewPCT(seed, threads, depth, k)
+		} else {
+			ch = sim.NewRandom(seed)
+		}
+		ex, err := Execute(c.Config, c.Lock, ch, false)
+		if err != nil {
+			return rep, err
+		}
+		rep.Schedules++
+		rep.Steps += int64(ex.Steps)
+		if c.Progress != nil {
+			c.Progress(rep.Schedules)
+		}
+		if ex.Finding == nil {
+			continue
+		}
+		rep.Findings++
+		if best == nil || ex.Steps < best.Execution.Steps {
+			best = &Counterexample{Finding: *ex.Finding, Schedule: i, Seed: seed, Decisions: ex.Decisions, Execution: ex}
+		}
+		if rep.Findings >= maxFindings {
+			break
+		}
+	}
+	if best != nil {
+		cx, err := Replay(c.Config, c.Lock, best.Decisions)
+		if err != nil {
+			return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
+		}
+		best.Execution = cx
+		rep.Shortest = best
+	}
+	return rep, nil
+}
+
+// Replay re-runs an execution from its decisions, recording its trace. It fails
+// when the execution does not follow the decisions (the lock or the model changed
+// since they were saved).
+func Replay(cfg Config, newLock LockFactory, decisions []sim.Decision) (Execution, error) {
+	r := sim.NewReplay(decisions)
+	ex, err := Execute(cfg, newLock, r, true)
+	if err != nil {
+		return ex, err
+	}
+	if err := r.Err(); err != nil {
+		return ex, err
+	}
+	if n := r.Unused(); n > 0 {
+		return ex, fmt.Errorf("replay diverged: the execution ended with %d of %d recorded decisions unused", n, len(decisions))
+	}
+	return ex, nil
+}

@@ -1,0 +1,276 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rdmasim/rdmasim/nicmodel"
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/sim"
+)
+
+// Properties a finding can name.
+const (
+	MutualExclusion = "mutual exclusion"
+	LostUpdate      = "lost update"
+	Deadlock        = "deadlock"
+	StepBound       = "step bound"
+	Misuse          = "misuse"
+	Panic           = "panic"
+)
+
+// DefaultStepBound is the step bound when Config.StepBound is 0.
+const DefaultStepBound = 100_000
+
+// Config is one workload configuration: who runs, where the lock lives, how much
+// each thread does, and the NIC's knobs.
+type Config struct {
+	Nodes int `json:"nodes"`
+	// Threads per node: one count for every node, or one count per node.
+	Threads  []int `json:"threads"`
+	Home     int   `json:"home"`     // the node that holds the lock and the counter
+	Acquires int   `json:"acquires"` // critical sections per thread
+	// Scope of NIC atomics: hca (default) or glob.
+	Scope string `json:"scope"`
+	// FailedCASWritesBack: a failed NIC CAS writes back the value it read.
+	FailedCASWritesBack bool `json:"failed_cas_writes_back,omitempty"`
+	StepBound           int  `json:"step_bound"` // 0: DefaultStepBound
+	// TreatAsLocal and TreatAsRemote override the locality classification the
+	// lock is given (normally: a thread is local iff it runs on Home), by thread id.
+	TreatAsLocal  []int `json:"treat_as_local,omitempty"`
+	TreatAsRemote []int `json:"treat_as_remote,omitempty"`
+}
+
+// DefaultConfig is the configuration `rdmasim check` uses when given no flags:
+// two nodes, the lock on node 0 with one host thread, two remote threads on node
+// 1, two critical sections each.
+func DefaultConfig() Config {
+	return Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
+}
+
+// LockFactory builds a lock for one execution.
+type LockFactory func(s rdma.Setup) (rdma.Lock, error)
+
+// ThreadCounts returns the number of threads on each node.
+func (c Config) ThreadCounts() []int {
+	if len(c.Threads) == 1 {
+		out := make([]int, c.Nodes)
+		for i := range out {
+			out[i] = c.Threads[0]
+		}
+		return out
+	}
+	return c.Threads
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	switch {
+	case c.Nodes < 1 || c.Nodes > 64:
+		return fmt.Errorf("nodes = %d: want 1 … 64", c.Nodes)
+	case len(c.Threads) != 1 && len(c.Threads) != c.Nodes:
+		return fmt.Errorf("threads: %d counts given for %d nodes (give one count, or one per node)", len(c.Threads), c.Nodes)
+	case c.Home < 0 || c.Home >= c.Nodes:
+		return fmt.Errorf("home = %d: want a node 0 … %d", c.Home, c.Nodes-1)
+	case c.Acquires < 1 || c.Acquires > 1000:
+		return fmt.Errorf("acquires = %d: want 1 … 1000", c.Acquires)
+	case c.StepBound < 0:
+		return fmt.Errorf("step bound = %d: want ≥ 0 (0 is the default, %d)", c.StepBound, DefaultStepBound)
+	}
+	total := 0
+	for i, n := range c.Threads {
+		if n < 0 || n > 64 {
+			return fmt.Errorf("threads: %d on node %d: want 0 … 64", n, i)
+		}
+		total += n
+	}
+	if total = c.total(); total < 1 {
+		return fmt.Errorf("threads: no thread at all")
+	}
+	if _, err := nicmodel.ParseScope(c.scopeName()); err != nil {
+		return err
+	}
+	for _, id := range append(slices.Clone(c.TreatAsLocal), c.TreatAsRemote...) {
+		if id < 0 || id >= total {
+			return fmt.Errorf("thread %d does not exist (threads 0 … %d)", id, total-1)
+		}
+	}
+	return nil
+}
+
+func (c Config) scopeName() string {
+	if c.Scope == "" {
+		return "hca"
+	}
+	return c.Scope
+}
+
+func (c Config) total() int {
+	n := 0
+	for _, k := range c.ThreadCounts() {
+		n += k
+	}
+	return n
+}
+
+// String is a short description of the configuration, as the check table shows it.
+func (c Config) String() string {
+	s := fmt.Sprintf("%dn threads=%v home=%d acq=%d %s", c.Nodes, c.ThreadCounts(), c.Home, c.Acquires, c.scopeName())
+	if c.FailedCASWritesBack {
+		s += " cas-writeback"
+	}
+	if len(c.TreatAsLocal) > 0 {
+		s += fmt.Sprintf(" as-local=%v", c.TreatAsLocal)
+	}
+	if len(c.TreatAsRemote) > 0 {
+		s += fmt.Sprintf(" as-remote=%v", c.TreatAsRemote)
+	}
+	return s
+}
+
+// Threads lists every thread of the configuration with its classification, and
+// its name in traces (n<node>/t<index on the node>).
+func (c Config) ThreadInfos() ([]rdma.ThreadInfo, []string) {
+	var infos []rdma.ThreadInfo
+	var names []string
+	for node, k := range c.ThreadCounts() {
+		for i := range k {
+			id := len(infos)
+			local := node == c.Home
+			if slices.Contains(c.TreatAsLocal, id) {
+				local = true
+			}
+			if slices.Contains(c.TreatAsRemote, id) {
+				local = false
+			}
+			infos = append(infos, rdma.ThreadInfo{ID: id, Node: node, Local: local})
+			names = append(names, fmt.Sprintf("n%d/t%d", node, i))
+		}
+	}
+	return infos, names
+}
+
+// setup implements rdma.Setup over the model.
+type setup struct {
+	nic   *nicmodel.NIC
+	home  int
+	infos []rdma.ThreadInfo
+	err   error
+}
+
+func (s *setup) Nodes() int                 { return s.nic.Config().Nodes }
+func (s *setup) Home() int                  { return s.home }
+func (s *setup) Threads() []rdma.ThreadInfo { return slices.Clone(s.infos) }
+func (s *setup) Alloc(node, words int, label string) rdma.Ptr {
+	p, err := s.nic.AllocLabeled(node, words, label)
+	if err != nil && s.err == nil {
+		s.err = fmt.Errorf("setup: Alloc(%d, %d, %q): %v", node, words, label, err)
+	}
+	return p
+}
+func (s *setup) Init(p rdma.Ptr, v uint64) {
+	if err := s.nic.Init(p, v); err != nil && s.err == nil {
+		s.err = fmt.Errorf("setup: Init(%s): %v", p, err)
+	}
+}
+
+// Execution is the outcome of one execution of the workload.
+type Execution struct {
+	sim.Result
+	Names []string // thread names, indexed by id
+	// Choices describes the option picked at each decision, for a reader of a
+	// replay file; only when the execution was recorded.
+	Choices []string
+}
+
+// Execute runs the workload once on cfg, with every choice made by c. The
+// returned error is a configuration problem (including a lock constructor that
+// failed); properties the execution broke are in the result's Finding.
+//
+// The workload: every thread takes the lock cfg.Acquires times; inside the
+// critical section it does a non-atomic read-modify-write of a counter on the
+// home node (CPU load and store for threads on the home node, RDMA READ and WRITE
+// for the others). Mutual exclusion is checked at every critical-section entry,
+// the counter once all threads are done.
+func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execution, error) {
+	if err := cfg.Validate(); err != nil {
+		return Execution{}, err
+	}
+	scope, _ := nicmodel.ParseScope(cfg.scopeName())
+	nic, err := nicmodel.New(nicmodel.Config{Nodes: cfg.Nodes, Scope: scope, FailedCASWritesBack: cfg.FailedCASWritesBack})
+	if err != nil {
+		return Execution{}, err
+	}
+	infos, names := cfg.ThreadInfos()
+	counter, _ := nic.AllocLabeled(cfg.Home, 1, "counter")
+	su := &setup{nic: nic, home: cfg.Home, infos: infos}
+	lock, err := newLock(su)
+	if err == nil {
+		err = su.err
+	}
+	if err != nil {
+		return Execution{}, fmt.Errorf("building the lock: %v", err)
+	}
+	specs := make([]sim.ThreadSpec, len(infos))
+	for i, in := range infos {
+		specs[i] = sim.ThreadSpec{Node: in.Node, Name: names[i]}
+	}
+	holder := -1
+	body := func(t *sim.Thread) {
+		for range cfg.Acquires {
+			lock.Acquire(t)
+			if holder >= 0 {
+				t.Fail(MutualExclusion, "%s enters the critical section while %s holds the lock", t.Name(), names[holder])
+				return
+			}
+			holder = t.ID()
+			t.Mark("cs-enter")
+			if t.Node() == cfg.Home {
+				t.Store(counter, t.Load(counter)+1)
+			} else {
+				t.RWrite(counter, t.RRead(counter)+1)
+			}
+			t.Mark("cs-exit")
+			holder = -1
+			lock.Release(t)
+		}
+	}
+	steps := cfg.StepBound
+	if steps == 0 {
+		steps = DefaultStepBound
+	}
+	e := sim.New(nic, sim.Config{StepBound: steps, Record: record}, specs, body)
+	res := e.Run(c)
+	if res.Finding == nil {
+		want := uint64(len(infos) * cfg.Acquires)
+		if got := nic.Peek(counter); got != want {
+			res.Finding = &sim.Finding{Property: LostUpdate, Step: res.Steps,
+				Message: fmt.Sprintf("the counter ends at %d after %d critical sections", got, want)}
+		}
+	}
+	ex := Execution{Result: res, Names: names}
+	for _, o := range res.Chosen {
+		ex.Choices = append(ex.Choices, describe(o, names, nic))
+	}
+	return ex, nil
+}
+
+// describe names a scheduling option for a reader: thread, operation, word.
+func describe(o sim.Option, names []string, nic *nicmodel.NIC) string {
+	s := names[o.Thread]
+	if o.Wake {
+		return s + " wakes early"
+	}
+	s += " " + o.Op.String() + " " + o.Addr.String()
+	if l := nic.Label(o.Addr); l != "" {
+		s += " /*" + l + "*/"
+	}
+	if (o.Op == rdma.OpRCAS || o.Op == rdma.OpRFAA) && nic.Config().Scope == nicmodel.ScopeHCA {
+		if o.Ref == 0 {
+			s += " (NIC read)"
+		} else {
+			s += " (NIC write)"
+		}
+	}
+	return s
+}

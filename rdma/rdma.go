@@ -1,0 +1,128 @@
+package rdma
+
+import "fmt"
+
+// WordBytes is the size of a memory word. Every address is a multiple of it.
+const WordBytes = 8
+
+// ReservedBytes at the start of every node's memory are never allocated, so that
+// the zero Ptr is never a valid word.
+const ReservedBytes = 64
+
+// Ptr names one word of registered memory: a 16-bit node id and a 48-bit byte
+// offset, packed into one uint64 so that it can itself be stored in a word (an MCS
+// queue stores Ptrs to its nodes' descriptors).
+type Ptr uint64
+
+const offsetBits = 48
+
+// MakePtr returns the Ptr of the word at byte offset off on node.
+func MakePtr(node int, off uint64) Ptr {
+	return Ptr(uint64(node)<<offsetBits | off&(1<<offsetBits-1))
+}
+
+// Node is the id of the node that holds the word.
+func (p Ptr) Node() int { return int(uint64(p) >> offsetBits) }
+
+// Offset is the byte offset of the word in its node's memory.
+func (p Ptr) Offset() uint64 { return uint64(p) & (1<<offsetBits - 1) }
+
+// Add returns the Ptr words words further on the same node.
+func (p Ptr) Add(words int) Ptr { return p + Ptr(words*WordBytes) }
+
+// IsNil reports whether p is the zero Ptr.
+func (p Ptr) IsNil() bool { return p == 0 }
+
+// String formats p as n<node>:0x<offset>, the form traces use.
+func (p Ptr) String() string {
+	if p == 0 {
+		return "nil"
+	}
+	return fmt.Sprintf("n%d:%#x", p.Node(), p.Offset())
+}
+
+// CPU is what a thread's host CPU does to memory on its own node. Every call is
+// one atomic step; stores are visible to the NIC and other threads at once.
+type CPU interface {
+	// Load returns the word at p.
+	Load(p Ptr) uint64
+	// Store writes v to p.
+	Store(p Ptr, v uint64)
+	// CAS writes new to p if p holds old, and returns the value p held before.
+	CAS(p Ptr, old, new uint64) uint64
+	// Swap writes v to p and returns the value p held before (x86 XCHG).
+	Swap(p Ptr, v uint64) uint64
+	// FAA adds delta to p and returns the value p held before.
+	FAA(p Ptr, delta uint64) uint64
+	// Fence orders the thread's earlier memory operations before its later ones.
+	Fence()
+}
+
+// Verbs are the one-sided RDMA operations a thread posts to any node, its own
+// included (loopback). Each call blocks until the verb completes.
+type Verbs interface {
+	// RRead returns the word at p, read by p's NIC.
+	RRead(p Ptr) uint64
+	// RReadN reads len(dst) consecutive words starting at p in one READ. The words
+	// are read one by one, in no particular order: the result is not a snapshot.
+	RReadN(p Ptr, dst []uint64)
+	// RWrite writes v to p through p's NIC.
+	RWrite(p Ptr, v uint64)
+	// RCAS is an RDMA compare-and-swap executed by p's NIC: it writes new if p
+	// holds old, and returns the value p held before.
+	RCAS(p Ptr, old, new uint64) uint64
+	// RFAA is an RDMA fetch-and-add executed by p's NIC; it returns the value p
+	// held before.
+	RFAA(p Ptr, delta uint64) uint64
+}
+
+// Thread is what an algorithm's code is handed: one thread on one node.
+type Thread interface {
+	CPU
+	Verbs
+	// ID is the thread's index among all threads of the run, from 0.
+	ID() int
+	// Node is the id of the node the thread runs on.
+	Node() int
+	// Pause ends one iteration of a spin loop (see the package doc).
+	Pause()
+	// Alloc returns words fresh zeroed words of registered memory on the thread's
+	// own node.
+	Alloc(words int) Ptr
+}
+
+// ThreadInfo describes a thread to an algorithm before the run starts.
+type ThreadInfo struct {
+	ID   int // index among all threads, from 0
+	Node int // the node it runs on
+	// Local is the workload's classification of the thread: true when it is
+	// treated as running on the lock's home node. Algorithms that take a
+	// different path for local threads (ALock) must follow it; it is normally
+	// Node == home, and tests mis-classify threads on purpose.
+	Local bool
+}
+
+// Setup is what an algorithm's constructor gets before any thread runs: the shape
+// of the run and memory to lay out its lock words and per-thread descriptors.
+type Setup interface {
+	// Nodes is the number of nodes, ids 0 … Nodes()-1.
+	Nodes() int
+	// Home is the node that holds the lock.
+	Home() int
+	// Threads describes every thread of the run, indexed by ID.
+	Threads() []ThreadInfo
+	// Alloc returns words zeroed words on node. The label names them in traces:
+	// one name for the block (words are shown as label[i]), or one name per word,
+	// comma-separated ("r_tail,l_tail,victim").
+	Alloc(node, words int, label string) Ptr
+	// Init writes the initial value of a word, before the run starts.
+	Init(p Ptr, v uint64)
+}
+
+// Lock is a mutual-exclusion lock written against this programming model. One
+// Lock value serves every thread of a run; per-thread state is laid out by the
+// constructor (indexed by Thread.ID) or allocated by the thread itself.
+type Lock interface {
+	Acquire(t Thread)
+	Release(t Thread)
+}

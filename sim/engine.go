@@ -1,0 +1,375 @@
+package sim
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/traces"
+)
+
+// Model is the memory system the engine drives: host memory and NICs (package
+// nicmodel implements it). The engine owns the threads and the choices; the model
+// owns what an operation does to memory and which of its events are enabled.
+type Model interface {
+	// Attach is called once, before anything else, with the engine the model
+	// reports reads, writes and trace events to.
+	Attach(obs Observer)
+	// Issue starts th's operation op. A misuse (a CPU operation on another node's
+	// memory, an unaligned or unallocated address) is returned as an error and
+	// the operation is not executed.
+	Issue(th *Thread, op *Op) error
+	// Alloc returns words fresh zeroed words on node.
+	Alloc(node, words int) (rdma.Ptr, error)
+	// Enabled appends the enabled steps of every issued operation to dst, in a
+	// deterministic order.
+	Enabled(dst []Option) []Option
+	// Fire runs one enabled step and reports whether it completed its thread's
+	// operation (the thread then runs on to its next operation).
+	Fire(o Option) (completed bool)
+	// Peek returns the current value of a word without it counting as a read.
+	Peek(p rdma.Ptr) uint64
+	// Label returns the name of the allocation p lies in, or "".
+	Label(p rdma.Ptr) string
+}
+
+// Observer is what the model tells the engine while it fires steps.
+type Observer interface {
+	// Read reports that th's operation read v at p.
+	Read(th int, p rdma.Ptr, v uint64)
+	// Wrote reports that th's operation changed p from old to new (old may equal
+	// new: a write of the same value).
+	Wrote(th int, p rdma.Ptr, old, new uint64)
+	// Recording reports whether trace events are wanted.
+	Recording() bool
+	// Record appends an event to the trace; its Step is filled in.
+	Record(ev traces.Event)
+}
+
+// Finding is a property an execution broke.
+type Finding struct {
+	Property string // "mutual exclusion", "deadlock", "step bound", "misuse", …
+	Message  string // what happened, naming threads and words
+	Step     int    // the step at which it was detected
+}
+
+func (f *Finding) String() string { return f.Property + ": " + f.Message }
+
+// Result is what one execution produced.
+type Result struct {
+	Finding   *Finding // nil when no property broke
+	Steps     int      // scheduling steps (fired events and Pauses)
+	Decisions []Decision
+	Trace     []traces.Event // only when Config.Record
+	Chosen    []Option       // the option picked at each decision; only when Config.Record
+}
+
+// Config configures one execution.
+type Config struct {
+	// StepBound limits steps per execution; reaching it is the finding "step bound"
+	// (a livelock, or a bound too small for the workload).
+	StepBound int
+	// Record keeps the trace of the execution.
+	Record bool
+}
+
+// ThreadSpec places one thread.
+type ThreadSpec struct {
+	Node int
+	Name string // as shown in traces, e.g. "n1/t0"
+}
+
+// Engine runs one execution: threads as coroutines over a Model, every
+// interleaving choice made by a Chooser.
+//
+// A step is one fired event (a CPU operation, one NIC event of a verb, an early
+// wake) or one Pause. A thread that reaches Pause after an iteration that only
+// read values still current is parked, and woken when a write changes one of the
+// words it read (a write of the same value wakes nobody). While a write to one of
+// those words is enabled, a parked thread may also be resumed early (once until
+// something changes), so iterations that straddle the write are explored too.
+type Engine struct {
+	model   Model
+	cfg     Config
+	threads []*Thread
+	live    int
+	steps   int
+	writes  uint64 // value-changing writes so far
+	finding *Finding
+	opts    []Option
+	woken   []*Thread
+	dec     []Decision
+	trace   []traces.Event
+	chosen  []Option
+}
+
+// New returns an engine that runs body on one thread per spec.
+func New(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) *Engine {
+	e := &Engine{model: m, cfg: cfg}
+	m.Attach(e)
+	for i, s := range specs {
+		t := &Thread{id: i, node: s.Node, name: s.Name, e: e}
+		seq := func(yield func(*Op) bool) {
+			t.yield = yield
+			defer func() {
+				if r := recover(); r != nil {
+					if _, ok := r.(stopSignal); !ok {
+						t.panicked = r
+					}
+				}
+			}()
+			body(t)
+		}
+		t.next, t.stop = iter.Pull(seq)
+		e.threads = append(e.threads, t)
+	}
+	e.live = len(e.threads)
+	return e
+}
+
+// Threads returns the engine's threads, indexed by id.
+func (e *Engine) Threads() []*Thread { return e.threads }
+
+// Run executes until every thread has finished or a finding stops it.
+func (e *Engine) Run(c Chooser) Result {
+	defer e.stopAll()
+	for _, t := range e.threads {
+		if e.finding != nil {
+			break
+		}
+		e.resume(t)
+	}
+	for e.finding == nil {
+		opts := e.model.Enabled(e.opts[:0])
+		opts = e.earlyWakes(opts)
+		e.opts = opts
+		if len(opts) == 0 {
+			if e.live > 0 {
+				e.fail("deadlock", e.describeWaiting())
+			}
+			break
+		}
+		if e.cfg.StepBound > 0 && e.steps >= e.cfg.StepBound {
+			e.fail("step bound", fmt.Sprintf("%d steps without finishing; waiting: %s", e.steps, e.describeWaiting()))
+			break
+		}
+		i := 0
+		if len(opts) > 1 {
+			i = c.Choose(opts)
+			e.dec = append(e.dec, Decision{Pick: i, Of: len(opts)})
+			if e.cfg.Record {
+				e.chosen = append(e.chosen, opts[i])
+			}
+		}
+		o := opts[i]
+		e.steps++
+		t := e.threads[o.Thread]
+		if o.Wake {
+			t.parked = false
+			t.earlyWoken = true
+			t.wokeAt = e.writes
+			t.reads = t.reads[:0]
+			e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Note: "early, before a write it waits for"})
+			e.resume(t)
+			continue
+		}
+		if e.model.Fire(o) {
+			e.resume(t)
+		}
+		for len(e.woken) > 0 && e.finding == nil {
+			w := e.woken[0]
+			e.woken = e.woken[1:]
+			e.resume(w)
+		}
+		e.woken = e.woken[:0]
+	}
+	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen}
+}
+
+// resume runs t until it issues an operation that needs steps, parks, or ends.
+func (e *Engine) resume(t *Thread) {
+	for {
+		op, ok := t.next()
+		if !ok {
+			t.done = true
+			e.live--
+			if t.panicked != nil {
+				e.fail("panic", fmt.Sprintf("%s panicked: %v", t.name, t.panicked))
+			}
+			return
+		}
+		if e.finding != nil {
+			return
+		}
+		switch op.Kind {
+		case rdma.OpPause:
+			e.steps++
+			if e.cfg.StepBound > 0 && e.steps >= e.cfg.StepBound {
+				e.fail("step bound", fmt.Sprintf("%d steps without finishing; %s spins without reading", e.steps, t.name))
+				return
+			}
+			if e.pause(t) {
+				return
+			}
+		case rdma.OpAlloc:
+			p, err := e.model.Alloc(t.node, op.Words)
+			if err != nil {
+				e.fail("misuse", fmt.Sprintf("%s Alloc(%d): %v", t.name, op.Words, err))
+				return
+			}
+			op.Result = uint64(p)
+		case rdma.OpFence:
+			// Sequentially consistent CPU operations: a fence orders nothing more.
+		default:
+			if err := e.model.Issue(t, op); err != nil {
+				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
+			}
+			return
+		}
+	}
+}
+
+// pause ends t's spin iteration and parks t if the iteration changed nothing and
+// everything it read is still current. It reports whether t parked.
+func (e *Engine) pause(t *Thread) bool {
+	parkable := !t.wrote && len(t.reads) > 0
+	for _, r := range t.reads {
+		if !parkable {
+			break
+		}
+		parkable = e.model.Peek(r.addr) == r.val
+	}
+	stutter := t.earlyWoken && e.writes == t.wokeAt
+	t.wrote, t.earlyWoken = false, false
+	if !parkable {
+		t.reads = t.reads[:0]
+		return false
+	}
+	t.parked = true
+	t.stuttered = stutter
+	if e.cfg.Record {
+		e.event(traces.Event{Thread: t.id, Kind: traces.Park, Note: "until " + e.readSet(t) + " changes"})
+	}
+	return true
+}
+
+// earlyWakes appends a wake option for every parked thread that has not
+// stuttered and waits on a word some enabled step may write.
+func (e *Engine) earlyWakes(opts []Option) []Option {
+	n := len(opts)
+	for _, t := range e.threads {
+		if !t.parked || t.stuttered {
+			continue
+		}
+	search:
+		for _, o := range opts[:n] {
+			if !o.Write || int(o.Thread) == t.id {
+				continue
+			}
+			for _, r := range t.reads {
+				if r.addr == o.Addr {
+					opts = append(opts, Option{Thread: int32(t.id), Wake: true})
+					break search
+				}
+			}
+		}
+	}
+	return opts
+}
+
+// Read implements Observer.
+func (e *Engine) Read(th int, p rdma.Ptr, v uint64) {
+	t := e.threads[th]
+	t.reads = append(t.reads, readRec{p, v})
+}
+
+// Wrote implements Observer.
+func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
+	if old == new {
+		return
+	}
+	e.writes++
+	if th >= 0 {
+		e.threads[th].wrote = true
+	}
+	for _, t := range e.threads {
+		if !t.parked {
+			continue
+		}
+		for _, r := range t.reads {
+			if r.addr == p && r.val != new {
+				t.parked, t.stuttered = false, false
+				t.reads = t.reads[:0]
+				e.woken = append(e.woken, t)
+				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Addr: p, Label: e.model.Label(p), Note: "a word it read changed"})
+				break
+			}
+		}
+	}
+}
+
+// Recording implements Observer.
+func (e *Engine) Recording() bool { return e.cfg.Record }
+
+// Record implements Observer.
+func (e *Engine) Record(ev traces.Event) { e.event(ev) }
+
+func (e *Engine) event(ev traces.Event) {
+	if !e.cfg.Record {
+		return
+	}
+	ev.Step = e.steps
+	e.trace = append(e.trace, ev)
+}
+
+func (e *Engine) mark(t *Thread, note string) {
+	e.event(traces.Event{Thread: t.id, Kind: traces.Mark, Note: note})
+}
+
+func (e *Engine) fail(property, msg string) {
+	if e.finding == nil {
+		e.finding = &Finding{Property: property, Message: msg, Step: e.steps}
+	}
+}
+
+// Steps returns the number of steps taken so far.
+func (e *Engine) Steps() int { return e.steps }
+
+func (e *Engine) readSet(t *Thread) string {
+	var b strings.Builder
+	for i, r := range t.reads {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s", r.addr)
+		if l := e.model.Label(r.addr); l != "" {
+			fmt.Fprintf(&b, " /*%s*/", l)
+		}
+		fmt.Fprintf(&b, "=%d", r.val)
+	}
+	return "[" + b.String() + "]"
+}
+
+// describeWaiting says what every live thread waits on.
+func (e *Engine) describeWaiting() string {
+	var parts []string
+	for _, t := range e.threads {
+		switch {
+		case t.done:
+		case t.parked:
+			parts = append(parts, fmt.Sprintf("%s spins on %s", t.name, e.readSet(t)))
+		default:
+			parts = append(parts, fmt.Sprintf("%s in %v %s", t.name, t.op.Kind, t.op.Addr))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e *Engine) stopAll() {
+	for _, t := range e.threads {
+		if !t.done {
+			t.stop()
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/rdmasim/rdmasim/rdma"
+)
+
+// Op is the operation a simulated thread has called and waits on.
+type Op struct {
+	Kind   rdma.Op
+	Addr   rdma.Ptr
+	A, B   uint64   // operands: the value, delta, or CAS old (A) and new (B)
+	Buf    []uint64 // RReadN: where the words go
+	Words  int      // Alloc: how many
+	Result uint64   // filled in by the model when the operation completes
+}
+
+// stopSignal unwinds a thread's coroutine when the engine abandons it.
+type stopSignal struct{}
+
+// Thread is a simulated thread: it implements rdma.Thread by yielding every call
+// to the engine and returning the result the model computed.
+type Thread struct {
+	id, node int
+	name     string
+	e        *Engine
+	op       Op
+	yield    func(*Op) bool
+	next     func() (*Op, bool)
+	stop     func()
+	done     bool
+	panicked any
+
+	// spin reduction
+	reads      []readRec // what the current iteration read
+	wrote      bool      // the current iteration changed memory
+	parked     bool
+	earlyWoken bool // resumed before a write it waits for, not woken since
+	stuttered  bool // an early wake found nothing new: no more early wakes until woken
+	wokeAt     uint64
+}
+
+type readRec struct {
+	addr rdma.Ptr
+	val  uint64
+}
+
+func (t *Thread) call() {
+	if !t.yield(&t.op) {
+		panic(stopSignal{})
+	}
+}
+
+// ID implements rdma.Thread.
+func (t *Thread) ID() int { return t.id }
+
+// Node implements rdma.Thread.
+func (t *Thread) Node() int { return t.node }
+
+// Name is the thread's name in traces: n<node>/t<index on the node>.
+func (t *Thread) Name() string { return t.name }
+
+// Load implements rdma.CPU.
+func (t *Thread) Load(p rdma.Ptr) uint64 {
+	t.op = Op{Kind: rdma.OpLoad, Addr: p}
+	t.call()
+	return t.op.Result
+}
+
+// Store implements rdma.CPU.
+func (t *Thread) Store(p rdma.Ptr, v uint64) {
+	t.op = Op{Kind: rdma.OpStore, Addr: p, A: v}
+	t.call()
+}
+
+// CAS implements rdma.CPU.
+func (t *Thread) CAS(p rdma.Ptr, old, new uint64) uint64 {
+	t.op = Op{Kind: rdma.OpCAS, Addr: p, A: old, B: new}
+	t.call()
+	return t.op.Result
+}
+
+// Swap implements rdma.CPU.
+func (t *Thread) Swap(p rdma.Ptr, v uint64) uint64 {
+	t.op = Op{Kind: rdma.OpSwap, Addr: p, A: v}
+	t.call()
+	return t.op.Result
+}
+
+// FAA implements rdma.CPU.
+func (t *Thread) FAA(p rdma.Ptr, delta uint64) uint64 {
+	t.op = Op{Kind: rdma.OpFAA, Addr: p, A: delta}
+	t.call()
+	return t.op.Result
+}
+
+// Fence implements rdma.CPU.
+func (t *Thread) Fence() {
+	t.op = Op{Kind: rdma.OpFence}
+	t.call()
+}
+
+// RRead implements rdma.Verbs.
+func (t *Thread) RRead(p rdma.Ptr) uint64 {
+	t.op = Op{Kind: rdma.OpRRead, Addr: p}
+	t.call()
+	return t.op.Result
+}
+
+// RReadN implements rdma.Verbs.
+func (t *Thread) RReadN(p rdma.Ptr, dst []uint64) {
+	t.op = Op{Kind: rdma.OpRReadN, Addr: p, Buf: dst}
+	t.call()
+}
+
+// RWrite implements rdma.Verbs.
+func (t *Thread) RWrite(p rdma.Ptr, v uint64) {
+	t.op = Op{Kind: rdma.OpRWrite, Addr: p, A: v}
+	t.call()
+}
+
+// RCAS implements rdma.Verbs.
+func (t *Thread) RCAS(p rdma.Ptr, old, new uint64) uint64 {
+	t.op = Op{Kind: rdma.OpRCAS, Addr: p, A: old, B: new}
+	t.call()
+	return t.op.Result
+}
+
+// RFAA implements rdma.Verbs.
+func (t *Thread) RFAA(p rdma.Ptr, delta uint64) uint64 {
+	t.op = Op{Kind: rdma.OpRFAA, Addr: p, A: delta}
+	t.call()
+	return t.op.Result
+}
+
+// Pause implements rdma.Thread.
+func (t *Thread) Pause() {
+	t.op = Op{Kind: rdma.OpPause}
+	t.call()
+}
+
+// Alloc implements rdma.Thread.
+func (t *Thread) Alloc(words int) rdma.Ptr {
+	t.op = Op{Kind: rdma.OpAlloc, Words: words}
+	t.call()
+	return rdma.Ptr(t.op.Result)
+}
+
+// Mark records a workload marker (such as critical-section entry) in the trace.
+// It is not a step and touches no memory.
+func (t *Thread) Mark(note string) { t.e.mark(t, note) }
+
+// Fail reports a finding from the workload running on this thread; the execution
+// stops at the thread's next operation.
+func (t *Thread) Fail(property, format string, args ...any) {
+	t.e.fail(property, fmt.Sprintf(format, args...))
+}
+
+// Engine returns the engine running the thread.
+func (t *Thread) Engine() *Engine { return t.e }

@@ -1,0 +1,96 @@
+package traces
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rdmasim/rdmasim/rdma"
+)
+
+// Kind says what an event did.
+type Kind uint8
+
+// The event kinds.
+const (
+	// CPU: a host CPU operation, one atomic step on the thread's own node.
+	CPU Kind = iota + 1
+	// NICRead: the target NIC reads one word for a READ.
+	NICRead
+	// NICWrite: the target NIC writes one word for a WRITE.
+	NICWrite
+	// NICAtomicRead: first half of a NIC atomic: the read (takes the NIC's atomic lock on the address).
+	NICAtomicRead
+	// NICAtomicWrite: second half of a NIC atomic: the write (releases the lock).
+	NICAtomicWrite
+	// NICAtomic: a NIC atomic done as one event (atomic scope glob).
+	NICAtomic
+	// Mark: a workload marker that touches no memory (critical-section entry and exit).
+	Mark
+	// Park: the thread's spin iteration read nothing new; it sleeps until a word it read changes.
+	Park
+	// Wake: a parked thread resumes.
+	Wake
+)
+
+var kindNames = [...]string{"", "cpu", "nic-read", "nic-write", "nic-atomic-read", "nic-atomic-write", "nic-atomic", "mark", "park", "wake"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Event is one line of an execution trace.
+type Event struct {
+	Step   int      // global step number of the scheduling step this event belongs to
+	Thread int      // thread id
+	Kind   Kind     // what happened
+	Op     rdma.Op  // the operation of the thread that caused it
+	Addr   rdma.Ptr // the word touched (0 for marks)
+	Label  string   // the name of the word, from its allocation
+	Read   uint64   // the value read, if HasRead
+	Wrote  uint64   // the value written, if HasWrite
+	// HasRead and HasWrite say which of Read and Wrote are meaningful.
+	HasRead, HasWrite bool
+	Note              string // free text: "cs-enter", "failed", a finding
+}
+
+// Format renders the event as one trace line (without its number), naming the
+// thread with names[Thread].
+func (e Event) Format(names []string) string {
+	var b strings.Builder
+	who := fmt.Sprintf("t%d", e.Thread)
+	if e.Thread >= 0 && e.Thread < len(names) {
+		who = names[e.Thread]
+	}
+	fmt.Fprintf(&b, "%-7s %-16s", who, e.Kind.String())
+	if e.Op != rdma.OpNone {
+		fmt.Fprintf(&b, " %-6s", e.Op)
+	}
+	if e.Addr != 0 {
+		fmt.Fprintf(&b, " %s", e.Addr)
+		if e.Label != "" {
+			fmt.Fprintf(&b, " /*%s*/", e.Label)
+		}
+	}
+	if e.HasRead {
+		fmt.Fprintf(&b, " read %s", value(e.Read))
+	}
+	if e.HasWrite {
+		fmt.Fprintf(&b, " wrote %s", value(e.Wrote))
+	}
+	if e.Note != "" {
+		fmt.Fprintf(&b, "  %s", e.Note)
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// value prints a word: words with a node id in their top bits as pointers,
+// others in decimal (a pointer to node 0 is printed as its offset).
+func value(v uint64) string {
+	if v >= 1<<48 {
+		return rdma.Ptr(v).String()
+	}
+	return fmt.Sprint(v)
+}
