@@ -1,0 +1,268 @@
+package checker_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/traces"
+)
+
+// scale divides campaign sizes: the full campaigns the issue asks for run in the
+// default test run (they take seconds), a tenth of them under -race.
+func scale(n int) int {
+	if raceEnabled {
+		return max(n/10, 1)
+	}
+	return n
+}
+
+func lockOf(t *testing.T, name string, o algorithms.Options) checker.LockFactory {
+	t.Helper()
+	a, err := algorithms.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, o) }
+}
+
+// hostPlusTwoRemote is 2 nodes, 1 host thread + 2 remote threads.
+func hostPlusTwoRemote(acquires int) checker.Config {
+	return checker.Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: acquires, Scope: "hca"}
+}
+
+// twoByTwo is 2 nodes × 2 threads.
+func twoByTwo(acquires int) checker.Config {
+	return checker.Config{Nodes: 2, Threads: []int{2}, Home: 0, Acquires: acquires, Scope: "hca"}
+}
+
+// TestNaiveLocksViolate: every known-broken lock is caught on the default
+// configuration, and its counterexample replays, from a saved file, to the same
+// finding.
+func TestNaiveLocksViolate(t *testing.T) {
+	for _, a := range algorithms.All() {
+		if a.ExpectSafe {
+			continue
+		}
+		t.Run(a.Name, func(t *testing.T) {
+			lock := lockOf(t, a.Name, algorithms.Options{})
+			for _, strategy := range []string{checker.StrategyPCT, checker.StrategyRandom} {
+				rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: strategy,
+					Schedules: 5000, Seed: 1, MaxFindings: 20}.Run()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cx := rep.Shortest
+				if cx == nil {
+					t.Fatalf("%s: no violation in %d schedules", strategy, rep.Schedules)
+				}
+				t.Logf("%s: %s after %d schedules; shortest of %d: %d events, %d steps",
+					strategy, cx.Finding.Property, rep.Schedules, rep.Findings, len(cx.Execution.Trace), cx.Execution.Steps)
+				switch cx.Finding.Property {
+				case checker.MutualExclusion, checker.Deadlock, checker.LostUpdate:
+				default:
+					t.Errorf("finding %v: want mutual exclusion, deadlock or lost update", cx.Finding)
+				}
+				if cx.Execution.Finding == nil || cx.Execution.Finding.Property != cx.Finding.Property {
+					t.Errorf("recorded re-run found %v, campaign found %v", cx.Execution.Finding, cx.Finding)
+				}
+				replayFromFile(t, checker.DefaultConfig(), lock, cx)
+			}
+		})
+	}
+}
+
+// replayFromFile saves cx as a replay file, loads it back, and replays it.
+func replayFromFile(t *testing.T, cfg checker.Config, lock checker.LockFactory, cx *checker.Counterexample) {
+	t.Helper()
+	cb, _ := json.Marshal(cfg)
+	rf := traces.Replay{Format: traces.ReplayFormat, Version: traces.ReplayVersion, Property: cx.Finding.Property,
+		Message: cx.Finding.Message, Algorithm: "x", Config: cb}
+	for _, d := range cx.Decisions {
+		rf.Decisions = append(rf.Decisions, traces.Decision{Pick: d.Pick, Of: d.Of})
+	}
+	path := filepath.Join(t.TempDir(), "cx.json")
+	if err := rf.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := traces.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg2 checker.Config
+	if err := json.Unmarshal(back.Config, &cfg2); err != nil {
+		t.Fatal(err)
+	}
+	var dec []sim.Decision
+	for _, d := range back.Decisions {
+		dec = append(dec, sim.Decision{Pick: d.Pick, Of: d.Of})
+	}
+	ex, err := checker.Replay(cfg2, lock, dec)
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	if ex.Finding == nil || ex.Finding.Property != back.Property || ex.Finding.Message != back.Message {
+		t.Errorf("replay found %v, the file saved %s: %s", ex.Finding, back.Property, back.Message)
+	}
+}
+
+// TestSafeLocks runs the campaign the issue asks for on the locks expected safe:
+// ≥ 100,000 random and ≥ 10,000 PCT (depth 3) schedules at 2 nodes with 1 host +
+// 2 remote threads and at 2 nodes × 2 threads, 2 acquires each.
+func TestSafeLocks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the long campaign; run without -short")
+	}
+	for _, name := range []string{"spin", "mcs", "alock"} {
+		for _, cfg := range []checker.Config{hostPlusTwoRemote(2), twoByTwo(2)} {
+			for _, c := range []struct {
+				strategy  string
+				schedules int
+			}{{checker.StrategyRandom, scale(100_000)}, {checker.StrategyPCT, scale(10_000)}} {
+				t.Run(fmt.Sprintf("%s/%s/%s", name, cfg, c.strategy), func(t *testing.T) {
+					t.Parallel()
+					rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, name, algorithms.Options{}),
+						Strategy: c.strategy, Schedules: c.schedules, Seed: 7}.Run()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if rep.Shortest != nil {
+						t.Fatalf("finding in a lock expected safe: %v (schedule %d)", rep.Shortest.Finding, rep.Shortest.Schedule)
+					}
+					if rep.Schedules != c.schedules {
+						t.Fatalf("explored %d schedules, asked for %d", rep.Schedules, c.schedules)
+					}
+					if rep.Steps < int64(rep.Schedules)*10 {
+						t.Fatalf("%d steps over %d schedules: executions too short to have run the workload", rep.Steps, rep.Schedules)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestALockSmallBudgets drives ALock through its budget-exhausted path: with
+// budgets of 1 every acquisition goes through the Peterson step.
+func TestALockSmallBudgets(t *testing.T) {
+	for _, b := range []algorithms.Options{{BudgetLocal: 1, BudgetRemote: 1}, {BudgetLocal: 2, BudgetRemote: 1}} {
+		rep, err := checker.Campaign{Config: twoByTwo(3), Lock: lockOf(t, "alock", b),
+			Strategy: checker.StrategyPCT, Schedules: scale(5000), Seed: 3}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Shortest != nil {
+			t.Errorf("budgets %+v: %v", b, rep.Shortest.Finding)
+		}
+	}
+}
+
+// TestGlobScope: with NIC atomics atomic against the CPU (scope glob), the
+// atomicity gap is gone and the naive locks are safe.
+func TestGlobScope(t *testing.T) {
+	cfg := checker.DefaultConfig()
+	cfg.Scope = "glob"
+	for _, name := range []string{"spin-naive", "ticket-naive", "mcs-naive"} {
+		for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
+			rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, name, algorithms.Options{}),
+				Strategy: strategy, Schedules: scale(20_000), Seed: 11}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Shortest != nil {
+				t.Errorf("%s under glob, %s: %v", name, strategy, rep.Shortest.Finding)
+			}
+		}
+	}
+}
+
+// TestALockMisclassified: a thread on another node treated as local issues CPU
+// operations on the home node's memory — a misuse finding; a host thread treated
+// as remote only takes the loopback path, which is harmless.
+func TestALockMisclassified(t *testing.T) {
+	cfg := hostPlusTwoRemote(1)
+	cfg.TreatAsLocal = []int{1} // n1/t0
+	rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, "alock", algorithms.Options{}),
+		Strategy: checker.StrategyRandom, Schedules: 100, Seed: 1}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Shortest == nil || rep.Shortest.Finding.Property != checker.Misuse {
+		t.Fatalf("remote thread treated as local: got %v, want a misuse finding", rep.Shortest)
+	}
+	if msg := rep.Shortest.Finding.Message; !strings.Contains(msg, "n1/t0") || !strings.Contains(msg, "CPU") || !strings.Contains(msg, "l_tail") {
+		t.Errorf("misuse message %q should name the thread, the CPU operation and the word", msg)
+	}
+
+	cfg = hostPlusTwoRemote(2)
+	cfg.TreatAsRemote = []int{0} // n0/t0
+	rep, err = checker.Campaign{Config: cfg, Lock: lockOf(t, "alock", algorithms.Options{}),
+		Strategy: checker.StrategyPCT, Schedules: scale(5000), Seed: 1}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Shortest != nil {
+		t.Fatalf("host thread treated as remote: %v", rep.Shortest.Finding)
+	}
+}
+
+// TestDeterminism: the same seed and configuration give the same trace bytes.
+func TestDeterminism(t *testing.T) {
+	for _, name := range algorithms.Names() {
+		render := func() []byte {
+			var b bytes.Buffer
+			for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
+				var ch sim.Chooser = sim.NewRandom(42)
+				if strategy == checker.StrategyPCT {
+					ch = sim.NewPCT(42, 4, 3, 50)
+				}
+				ex, err := checker.Execute(twoByTwo(2), lockOf(t, name, algorithms.Options{}), ch, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				traces.Render(&b, ex.Names, ex.Trace)
+				fmt.Fprintf(&b, "%v %d %v\n", ex.Finding, ex.Steps, ex.Decisions)
+			}
+			return b.Bytes()
+		}
+		first, second := render(), render()
+		if !bytes.Equal(first, second) {
+			t.Errorf("%s: two runs of one seed differ", name)
+		}
+		if len(first) < 200 {
+			t.Errorf("%s: trace suspiciously short (%d bytes)", name, len(first))
+		}
+	}
+}
+
+// TestConfigErrors: bad configurations are errors naming the problem.
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		cfg  checker.Config
+		want string
+	}{
+		{checker.Config{Nodes: 0, Threads: []int{1}, Acquires: 1}, "nodes"},
+		{checker.Config{Nodes: 2, Threads: []int{1, 2, 3}, Acquires: 1}, "counts"},
+		{checker.Config{Nodes: 2, Threads: []int{1}, Home: 2, Acquires: 1}, "home"},
+		{checker.Config{Nodes: 2, Threads: []int{1}, Acquires: 0}, "acquires"},
+		{checker.Config{Nodes: 2, Threads: []int{0}, Acquires: 1}, "no thread"},
+		{checker.Config{Nodes: 2, Threads: []int{1}, Acquires: 1, Scope: "galaxy"}, "scope"},
+		{checker.Config{Nodes: 2, Threads: []int{1}, Acquires: 1, TreatAsLocal: []int{5}}, "thread 5"},
+	} {
+		err := c.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want an error about %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}
