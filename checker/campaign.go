@@ -59,7 +59,8 @@ func ScheduleSeed(seed uint64, i int) uint64 {
 
 // Run executes the campaign.
 func (c Campaign) Run() (Report, error) {
-	if err := c.Config.Validate(); err != nil {
+	w, err := newWorkload(c.Config, c.Lock)
+	if err != nil {
 		return Report{}, err
 	}
 	if c.Schedules < 1 {
@@ -82,7 +83,7 @@ func (c Campaign) Run() (Report, error) {
 		}
 		// PCT draws its change points among the first k choices: calibrate k
 		// with one random execution.
-		ex, err := Execute(c.Config, c.Lock, sim.NewRandom(c.Seed), false)
+		ex, err := w.execute(sim.NewRandom(c.Seed), false)
 		if err != nil {
 			return Report{}, err
 		}
@@ -101,7 +102,7 @@ func (c Campaign) Run() (Report, error) {
 		} else {
 			ch = sim.NewRandom(seed)
 		}
-		ex, err := Execute(c.Config, c.Lock, ch, false)
+		ex, err := w.execute(ch, false)
 		if err != nil {
 			return rep, err
 		}

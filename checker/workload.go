@@ -193,31 +193,61 @@ type Execution struct {
 // for the others). Mutual exclusion is checked at every critical-section entry,
 // the counter once all threads are done.
 func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execution, error) {
-	if err := cfg.Validate(); err != nil {
-		return Execution{}, err
-	}
-	scope, _ := nicmodel.ParseScope(cfg.scopeName())
-	nic, err := nicmodel.New(nicmodel.Config{Nodes: cfg.Nodes, Scope: scope, FailedCASWritesBack: cfg.FailedCASWritesBack})
+	w, err := newWorkload(cfg, newLock)
 	if err != nil {
 		return Execution{}, err
 	}
-	infos, names := cfg.ThreadInfos()
-	counter, _ := nic.AllocLabeled(cfg.Home, 1, "counter")
-	su := &setup{nic: nic, home: cfg.Home, infos: infos}
-	lock, err := newLock(su)
+	return w.execute(c, record)
+}
+
+// workload is a validated configuration with everything that does not change
+// from one execution to the next worked out once.
+type workload struct {
+	cfg     Config
+	newLock LockFactory
+	nicCfg  nicmodel.Config
+	infos   []rdma.ThreadInfo
+	names   []string
+	specs   []sim.ThreadSpec
+	bound   int
+}
+
+func newWorkload(cfg Config, newLock LockFactory) (*workload, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	scope, _ := nicmodel.ParseScope(cfg.scopeName())
+	w := &workload{cfg: cfg, newLock: newLock, bound: cfg.StepBound,
+		nicCfg: nicmodel.Config{Nodes: cfg.Nodes, Scope: scope, FailedCASWritesBack: cfg.FailedCASWritesBack}}
+	if w.bound == 0 {
+		w.bound = DefaultStepBound
+	}
+	w.infos, w.names = cfg.ThreadInfos()
+	for i, in := range w.infos {
+		w.specs = append(w.specs, sim.ThreadSpec{Node: in.Node, Name: w.names[i]})
+	}
+	return w, nil
+}
+
+func (w *workload) execute(c sim.Chooser, record bool) (Execution, error) {
+	nic, err := nicmodel.New(w.nicCfg)
+	if err != nil {
+		return Execution{}, err
+	}
+	home, names := w.cfg.Home, w.names
+	counter, _ := nic.AllocLabeled(home, 1, "counter")
+	su := &setup{nic: nic, home: home, infos: w.infos}
+	lock, err := w.newLock(su)
 	if err == nil {
 		err = su.err
 	}
 	if err != nil {
 		return Execution{}, fmt.Errorf("building the lock: %v", err)
 	}
-	specs := make([]sim.ThreadSpec, len(infos))
-	for i, in := range infos {
-		specs[i] = sim.ThreadSpec{Node: in.Node, Name: names[i]}
-	}
 	holder := -1
+	acquires := w.cfg.Acquires
 	body := func(t *sim.Thread) {
-		for range cfg.Acquires {
+		for range acquires {
 			lock.Acquire(t)
 			if holder >= 0 {
 				t.Fail(MutualExclusion, "%s enters the critical section while %s holds the lock", t.Name(), names[holder])
@@ -225,7 +255,7 @@ func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execu
 			}
 			holder = t.ID()
 			t.Mark("cs-enter")
-			if t.Node() == cfg.Home {
+			if t.Node() == home {
 				t.Store(counter, t.Load(counter)+1)
 			} else {
 				t.RWrite(counter, t.RRead(counter)+1)
@@ -235,14 +265,10 @@ func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execu
 			lock.Release(t)
 		}
 	}
-	steps := cfg.StepBound
-	if steps == 0 {
-		steps = DefaultStepBound
-	}
-	e := sim.New(nic, sim.Config{StepBound: steps, Record: record}, specs, body)
+	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record}, w.specs, body)
 	res := e.Run(c)
 	if res.Finding == nil {
-		want := uint64(len(infos) * cfg.Acquires)
+		want := uint64(len(w.infos) * acquires)
 		if got := nic.Peek(counter); got != want {
 			res.Finding = &sim.Finding{Property: LostUpdate, Step: res.Steps,
 				Message: fmt.Sprintf("the counter ends at %d after %d critical sections", got, want)}

@@ -91,9 +91,10 @@ func New(cfg Config) (*NIC, error) {
 	if cfg.Nodes < 1 || cfg.Nodes > 1<<16 {
 		return nil, fmt.Errorf("nodes = %d: want 1 … 65536", cfg.Nodes)
 	}
-	n := &NIC{cfg: cfg, nodes: make([]node, cfg.Nodes)}
+	n := &NIC{cfg: cfg, nodes: make([]node, cfg.Nodes), flight: make([]inflight, 0, 8)}
 	for i := range n.nodes {
-		n.nodes[i].mem = make([]uint64, rdma.ReservedBytes/rdma.WordBytes)
+		// Room for a few allocations before the slice grows.
+		n.nodes[i].mem = make([]uint64, rdma.ReservedBytes/rdma.WordBytes, 64)
 	}
 	return n, nil
 }
@@ -283,37 +284,39 @@ func (n *NIC) Fire(o sim.Option) bool {
 	case rdma.OpLoad:
 		op.Result = cur
 		ev.Kind, ev.Read, ev.HasRead = traces.CPU, cur, true
-		n.read(ev, th, p, cur)
+		n.read(&ev, th, p, cur)
 	case rdma.OpStore:
 		ev.Kind, ev.Wrote, ev.HasWrite = traces.CPU, op.A, true
-		n.write(ev, th, p, word, op.A)
+		n.write(&ev, th, p, word, op.A)
 	case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
 		op.Result = cur
 		ev.Kind, ev.Read, ev.HasRead = traces.CPU, cur, true
 		if v, ok := rmw(op, cur); ok {
 			ev.Wrote, ev.HasWrite = v, true
-			n.record(ev)
+			n.record(&ev)
 			n.obs.Read(th, p, cur)
 			*word = v
 			n.obs.Wrote(th, p, cur, v)
 		} else {
 			ev.Note = "failed"
-			n.read(ev, th, p, cur)
+			n.read(&ev, th, p, cur)
 		}
 	case rdma.OpRRead:
 		op.Result = cur
 		ev.Kind, ev.Read, ev.HasRead = traces.NICRead, cur, true
-		n.read(ev, th, p, cur)
+		n.read(&ev, th, p, cur)
 	case rdma.OpRReadN:
 		op.Buf[o.Ref] = cur
 		f.left &^= 1 << uint(o.Ref)
 		done = f.left == 0
 		ev.Kind, ev.Read, ev.HasRead = traces.NICRead, cur, true
-		ev.Note = fmt.Sprintf("word %d of %d", o.Ref+1, len(op.Buf))
-		n.read(ev, th, p, cur)
+		if n.obs.Recording() {
+			ev.Note = fmt.Sprintf("word %d of %d", o.Ref+1, len(op.Buf))
+		}
+		n.read(&ev, th, p, cur)
 	case rdma.OpRWrite:
 		ev.Kind, ev.Wrote, ev.HasWrite = traces.NICWrite, op.A, true
-		n.write(ev, th, p, word, op.A)
+		n.write(&ev, th, p, word, op.A)
 	case rdma.OpRCAS, rdma.OpRFAA:
 		switch {
 		case n.cfg.Scope == ScopeGlob:
@@ -321,19 +324,19 @@ func (n *NIC) Fire(o sim.Option) bool {
 			ev.Kind, ev.Read, ev.HasRead = traces.NICAtomic, cur, true
 			if v, ok := rmw(op, cur); ok {
 				ev.Wrote, ev.HasWrite = v, true
-				n.record(ev)
+				n.record(&ev)
 				n.obs.Read(th, p, cur)
 				*word = v
 				n.obs.Wrote(th, p, cur, v)
 			} else {
 				ev.Note = "failed"
-				n.read(ev, th, p, cur)
+				n.read(&ev, th, p, cur)
 			}
 		case f.phase == 0:
 			f.phase, f.readVal = 1, cur
 			n.locked = append(n.locked, p)
 			ev.Kind, ev.Read, ev.HasRead = traces.NICAtomicRead, cur, true
-			n.read(ev, th, p, cur)
+			n.read(&ev, th, p, cur)
 			done = false
 		default:
 			n.unlock(p)
@@ -341,13 +344,13 @@ func (n *NIC) Fire(o sim.Option) bool {
 			ev.Kind = traces.NICAtomicWrite
 			if v, ok := rmw(op, f.readVal); ok {
 				ev.Wrote, ev.HasWrite = v, true
-				n.write(ev, th, p, word, v)
+				n.write(&ev, th, p, word, v)
 			} else if n.cfg.FailedCASWritesBack {
 				ev.Wrote, ev.HasWrite, ev.Note = f.readVal, true, "failed, writes back what it read"
-				n.write(ev, th, p, word, f.readVal)
+				n.write(&ev, th, p, word, f.readVal)
 			} else {
 				ev.Note = "failed, no write"
-				n.record(ev)
+				n.record(&ev)
 			}
 		}
 	default:
@@ -372,19 +375,19 @@ func rmw(op *sim.Op, cur uint64) (uint64, bool) {
 	}
 }
 
-func (n *NIC) record(ev traces.Event) {
+func (n *NIC) record(ev *traces.Event) {
 	if n.obs.Recording() {
 		ev.Label = n.Label(ev.Addr)
-		n.obs.Record(ev)
+		n.obs.Record(*ev)
 	}
 }
 
-func (n *NIC) read(ev traces.Event, th int, p rdma.Ptr, v uint64) {
+func (n *NIC) read(ev *traces.Event, th int, p rdma.Ptr, v uint64) {
 	n.record(ev)
 	n.obs.Read(th, p, v)
 }
 
-func (n *NIC) write(ev traces.Event, th int, p rdma.Ptr, word *uint64, v uint64) {
+func (n *NIC) write(ev *traces.Event, th int, p rdma.Ptr, word *uint64, v uint64) {
 	n.record(ev)
 	old := *word
 	*word = v

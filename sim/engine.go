@@ -94,6 +94,7 @@ type Engine struct {
 	cfg     Config
 	threads []*Thread
 	live    int
+	parked  int // threads parked now
 	steps   int
 	writes  uint64 // value-changing writes so far
 	finding *Finding
@@ -106,10 +107,13 @@ type Engine struct {
 
 // New returns an engine that runs body on one thread per spec.
 func New(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) *Engine {
-	e := &Engine{model: m, cfg: cfg}
+	e := &Engine{model: m, cfg: cfg, opts: make([]Option, 0, 4*len(specs)), dec: make([]Decision, 0, 64)}
 	m.Attach(e)
+	threads := make([]Thread, len(specs))
+	reads := make([]readRec, 8*len(specs))
 	for i, s := range specs {
-		t := &Thread{id: i, node: s.Node, name: s.Name, e: e}
+		t := &threads[i]
+		*t = Thread{id: i, node: s.Node, name: s.Name, e: e, reads: reads[8*i : 8*i : 8*i+8]}
 		seq := func(yield func(*Op) bool) {
 			t.yield = yield
 			defer func() {
@@ -167,10 +171,13 @@ func (e *Engine) Run(c Chooser) Result {
 		t := e.threads[o.Thread]
 		if o.Wake {
 			t.parked = false
+			e.parked--
 			t.earlyWoken = true
 			t.wokeAt = e.writes
 			t.reads = t.reads[:0]
-			e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Note: "early, before a write it waits for"})
+			if e.cfg.Record {
+				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Note: "early, before a write it waits for"})
+			}
 			e.resume(t)
 			continue
 		}
@@ -247,6 +254,7 @@ func (e *Engine) pause(t *Thread) bool {
 		return false
 	}
 	t.parked = true
+	e.parked++
 	t.stuttered = stutter
 	if e.cfg.Record {
 		e.event(traces.Event{Thread: t.id, Kind: traces.Park, Note: "until " + e.readSet(t) + " changes"})
@@ -257,6 +265,9 @@ func (e *Engine) pause(t *Thread) bool {
 // earlyWakes appends a wake option for every parked thread that has not
 // stuttered and waits on a word some enabled step may write.
 func (e *Engine) earlyWakes(opts []Option) []Option {
+	if e.parked == 0 {
+		return opts
+	}
 	n := len(opts)
 	for _, t := range e.threads {
 		if !t.parked || t.stuttered {
@@ -300,9 +311,12 @@ func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 		for _, r := range t.reads {
 			if r.addr == p && r.val != new {
 				t.parked, t.stuttered = false, false
+				e.parked--
 				t.reads = t.reads[:0]
 				e.woken = append(e.woken, t)
-				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Addr: p, Label: e.model.Label(p), Note: "a word it read changed"})
+				if e.cfg.Record {
+					e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Addr: p, Label: e.model.Label(p), Note: "a word it read changed"})
+				}
 				break
 			}
 		}

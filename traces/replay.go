@@ -117,6 +117,9 @@ func Decode(rd io.Reader) (*Replay, error) {
 			line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
 			return nil, fmt.Errorf("not valid JSON (line %d): %v", line, err)
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("not valid JSON: the file ends early (truncated?)")
+		}
 		return nil, fmt.Errorf("not a replay file: %v", err)
 	}
 	if dec.More() {
