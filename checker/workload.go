@@ -250,6 +250,7 @@ func (w *workload) execute(c sim.Chooser, record bool) (Execution, error) {
 		for range acquires {
 			lock.Acquire(t)
 			if holder >= 0 {
+				t.Mark("cs-enter, while " + names[holder] + " holds the lock")
 				t.Fail(MutualExclusion, "%s enters the critical section while %s holds the lock", t.Name(), names[holder])
 				return
 			}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 )
@@ -21,7 +22,8 @@ type Option struct {
 
 // Chooser decides every interleaving choice of an execution. Choose is called
 // only when at least two options are enabled; it returns the index of the one to
-// run. Options come in a deterministic order (by thread, then by event).
+// run. Options come in a deterministic order: the model's steps by thread, then
+// by event, then the early wakes of parked threads by thread.
 type Chooser interface {
 	Choose(options []Option) int
 }
@@ -48,12 +50,11 @@ func (r *Random) Choose(options []Option) int { return r.rng.IntN(len(options)) 
 // lowest priority. A bug of depth d is found with probability at least
 // 1/(n·k^(d-1)) for n threads and k steps.
 type PCT struct {
-	rng           *rand.Rand
-	prio          []int // priority per thread; higher runs first
-	changeAt      []int // step numbers (Choose calls) where the running thread is demoted
-	steps         int
-	nextLowPrio   int
-	depth, steps0 int
+	rng         *rand.Rand
+	prio        []int // priority per thread; higher runs first
+	changeAt    []int // step numbers (Choose calls) where the running thread is demoted
+	steps       int
+	nextLowPrio int
 }
 
 // NewPCT returns a PCT chooser of depth d for threads threads, with change points
@@ -61,7 +62,7 @@ type PCT struct {
 // execution).
 func NewPCT(seed uint64, threads, depth, k int) *PCT {
 	rng := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
-	p := &PCT{rng: rng, depth: depth, steps0: k}
+	p := &PCT{rng: rng}
 	// Initial priorities depth … depth+threads-1, in random order; demoted threads
 	// get depth-1, depth-2, …, 1, below every initial priority.
 	p.prio = make([]int, threads)
@@ -96,6 +97,13 @@ func (p *PCT) Choose(options []Option) int {
 // pick returns the option of the highest-priority thread; among several options of
 // that thread (the words of a multi-word READ), a random one.
 func (p *PCT) pick(options []Option) int {
+	for _, o := range options {
+		// More threads than NewPCT was told of: the newcomers get priorities
+		// above every other, in order of appearance.
+		for int(o.Thread) >= len(p.prio) {
+			p.prio = append(p.prio, slices.Max(p.prio)+1)
+		}
+	}
 	best, n := -1, 0
 	for i, o := range options {
 		switch {

@@ -211,14 +211,18 @@ func (e *Engine) resume(t *Thread) {
 		}
 		switch op.Kind {
 		case rdma.OpPause:
-			e.steps++
-			if e.cfg.StepBound > 0 && e.steps >= e.cfg.StepBound {
-				e.fail("step bound", fmt.Sprintf("%d steps without finishing; %s spins without reading", e.steps, t.name))
-				return
-			}
+			// Every Pause is a step. One that does not park can be the one
+			// too many: a loop whose iterations never read, or always write,
+			// ends at the step bound.
 			if e.pause(t) {
+				e.steps++
 				return
 			}
+			if e.cfg.StepBound > 0 && e.steps >= e.cfg.StepBound {
+				e.fail("step bound", fmt.Sprintf("%d steps without finishing; %s keeps spinning and every iteration writes, or reads nothing", e.steps, t.name))
+				return
+			}
+			e.steps++
 		case rdma.OpAlloc:
 			p, err := e.model.Alloc(t.node, op.Words)
 			if err != nil {

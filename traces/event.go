@@ -59,11 +59,11 @@ type Event struct {
 // Format renders the event as one trace line (without its number), naming the
 // thread with names[Thread].
 func (e Event) Format(names []string) string {
-	var b strings.Builder
 	who := fmt.Sprintf("t%d", e.Thread)
 	if e.Thread >= 0 && e.Thread < len(names) {
 		who = names[e.Thread]
 	}
+	var b strings.Builder
 	fmt.Fprintf(&b, "%-7s %-16s", who, e.Kind.String())
 	if e.Op != rdma.OpNone {
 		fmt.Fprintf(&b, " %-6s", e.Op)
@@ -81,7 +81,10 @@ func (e Event) Format(names []string) string {
 		fmt.Fprintf(&b, " wrote %s", value(e.Wrote))
 	}
 	if e.Note != "" {
-		fmt.Fprintf(&b, "  %s", e.Note)
+		if e.Op != rdma.OpNone || e.Addr != 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, " %s", e.Note)
 	}
 	return strings.TrimRight(b.String(), " ")
 }

@@ -31,19 +31,20 @@ type Decision struct {
 // decision the scheduler made. Configuration and algorithm options are kept as the
 // JSON their owners (the checker, the algorithm registry) define.
 type Replay struct {
-	Format    string          `json:"format"`
-	Version   int             `json:"version"`
-	Property  string          `json:"property"`
-	Message   string          `json:"message"`
-	Algorithm string          `json:"algorithm"`
-	Options   json.RawMessage `json:"options,omitempty"`
-	Config    json.RawMessage `json:"config"`
-	Strategy  string          `json:"strategy,omitempty"`
-	Seed      uint64          `json:"seed"`     // the chooser seed of the schedule
-	Schedule  int             `json:"schedule"` // index of the schedule in its campaign
-	Steps     int             `json:"steps"`
-	Length    int             `json:"length"` // events in the recorded trace
-	Decisions []Decision      `json:"decisions"`
+	Format       string          `json:"format"`
+	Version      int             `json:"version"`
+	Property     string          `json:"property"`
+	Message      string          `json:"message"`
+	Algorithm    string          `json:"algorithm"`
+	Options      json.RawMessage `json:"options,omitempty"`
+	Config       json.RawMessage `json:"config"`
+	Strategy     string          `json:"strategy,omitempty"`
+	CampaignSeed uint64          `json:"campaign_seed"` // the --seed of the campaign
+	Schedule     int             `json:"schedule"`      // index of the schedule in its campaign
+	Seed         uint64          `json:"seed"`          // the chooser seed of that schedule
+	Steps        int             `json:"steps"`
+	Length       int             `json:"length"` // events in the recorded trace
+	Decisions    []Decision      `json:"decisions"`
 }
 
 // Encode writes r as indented JSON, one decision per line.

@@ -204,7 +204,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		r.trace, r.names = cx.Execution.Trace, cx.Execution.Names
 		r.Length = len(cx.Execution.Trace)
 		path := filepath.Join(outDir, fmt.Sprintf("%s-%s-seed%d-s%d.json", a.Name, slug(cx.Finding.Property), seed, cx.Schedule))
-		if err := saveReplay(path, a.Name, opts, cfg, strategy, cx); err != nil {
+		if err := saveReplay(path, a.Name, opts, cfg, strategy, seed, cx); err != nil {
 			return r, fmt.Errorf("saving the counterexample: %v", err)
 		}
 		r.Replay = path
@@ -221,12 +221,12 @@ func defaultKnobs(cfg checker.Config) bool {
 		len(cfg.TreatAsLocal) == 0 && len(cfg.TreatAsRemote) == 0
 }
 
-func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy string, cx *checker.Counterexample) error {
+func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy string, campaignSeed uint64, cx *checker.Counterexample) error {
 	ob, _ := json.Marshal(opts)
 	cb, _ := json.Marshal(cfg)
 	rf := traces.Replay{Format: traces.ReplayFormat, Version: traces.ReplayVersion,
 		Property: cx.Finding.Property, Message: cx.Finding.Message, Algorithm: alg,
-		Options: ob, Config: cb, Strategy: strategy, Seed: cx.Seed, Schedule: cx.Schedule,
+		Options: ob, Config: cb, Strategy: strategy, CampaignSeed: campaignSeed, Seed: cx.Seed, Schedule: cx.Schedule,
 		Steps: cx.Execution.Steps, Length: len(cx.Execution.Trace)}
 	for i, d := range cx.Decisions {
 		td := traces.Decision{Pick: d.Pick, Of: d.Of}

@@ -1,0 +1,72 @@
+package checker_test
+
+import (
+	"fmt"
+
+	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/rdma"
+)
+
+// casLock is a lock a user writes: a test-and-set lock on one word at the home
+// node. With cpuForLocal set, threads on the home node take the CPU shortcut.
+type casLock struct {
+	word        rdma.Ptr
+	local       []bool
+	cpuForLocal bool
+}
+
+func (l *casLock) Acquire(t rdma.Thread) {
+	if l.cpuForLocal && l.local[t.ID()] {
+		for t.CAS(l.word, 0, 1) != 0 {
+			t.Pause()
+		}
+		return
+	}
+	for t.RCAS(l.word, 0, 1) != 0 { // loopback for host threads
+		t.Pause()
+	}
+}
+
+func (l *casLock) Release(t rdma.Thread) {
+	if l.cpuForLocal && l.local[t.ID()] {
+		t.Store(l.word, 0)
+		return
+	}
+	t.RWrite(l.word, 0)
+}
+
+func newCASLock(cpuForLocal bool) checker.LockFactory {
+	return func(s rdma.Setup) (rdma.Lock, error) {
+		l := &casLock{word: s.Alloc(s.Home(), 1, "lock"), cpuForLocal: cpuForLocal}
+		for _, th := range s.Threads() {
+			l.local = append(l.local, th.Local)
+		}
+		return l, nil
+	}
+}
+
+// Check a lock of your own: 2 nodes, 1 host thread and 2 remote threads, 2
+// critical sections each, 2,000 random schedules.
+func ExampleCampaign() {
+	for _, cpuForLocal := range []bool{false, true} {
+		rep, err := checker.Campaign{
+			Config:    checker.DefaultConfig(),
+			Lock:      newCASLock(cpuForLocal),
+			Strategy:  checker.StrategyRandom,
+			Schedules: 2000,
+			Seed:      1,
+		}.Run()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if rep.Shortest == nil {
+			fmt.Printf("cpu shortcut %v: ok, %d schedules\n", cpuForLocal, rep.Schedules)
+			continue
+		}
+		fmt.Printf("cpu shortcut %v: %s (%d events)\n", cpuForLocal, rep.Shortest.Finding.Property, len(rep.Shortest.Execution.Trace))
+	}
+	// Output:
+	// cpu shortcut false: ok, 2000 schedules
+	// cpu shortcut true: mutual exclusion (6 events)
+}
