@@ -2,6 +2,9 @@ package checker
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rdmasim/rdmasim/sim"
 )
@@ -25,8 +28,13 @@ type Campaign struct {
 	// MaxFindings: stop after this many violating schedules, keeping the shortest
 	// (default 1).
 	MaxFindings int
-	// Progress, if set, is called after every schedule with the count done.
+	// Progress, if set, is called after every schedule with the count done (from
+	// the goroutine that called Run).
 	Progress func(done int)
+	// Workers run schedules in parallel (0: GOMAXPROCS). The report is the same
+	// for any number of workers. With more than one, Lock is called from several
+	// goroutines at once: it must build independent locks.
+	Workers int
 }
 
 // Report is the outcome of a campaign.
@@ -92,9 +100,22 @@ func (c Campaign) Run() (Report, error) {
 		return Report{}, fmt.Errorf("unknown strategy %q (want random or pct)", c.Strategy)
 	}
 	threads := c.Config.total()
-	var rep Report
-	var best *Counterexample
-	for i := range c.Schedules {
+	workers := c.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	// Schedules run in batches, each spread over the workers; results are then
+	// taken in schedule order, so the report does not depend on the number of
+	// workers or on timing.
+	batch := 32 * workers
+	type outcome struct {
+		steps     int
+		finding   *sim.Finding
+		decisions []sim.Decision
+		err       error
+	}
+	results := make([]outcome, batch)
+	runOne := func(i int) outcome {
 		seed := ScheduleSeed(c.Seed, i)
 		var ch sim.Chooser
 		if c.Strategy == StrategyPCT {
@@ -104,19 +125,55 @@ func (c Campaign) Run() (Report, error) {
 		}
 		ex, err := w.execute(ch, false)
 		if err != nil {
-			return rep, err
+			return outcome{err: err}
 		}
-		rep.Schedules++
-		rep.Steps += int64(ex.Steps)
-		if c.Progress != nil {
-			c.Progress(rep.Schedules)
+		o := outcome{steps: ex.Steps, finding: ex.Finding}
+		if ex.Finding != nil {
+			o.decisions = ex.Decisions
 		}
-		if ex.Finding == nil {
-			continue
+		return o
+	}
+	var rep Report
+	var best *Counterexample
+	for lo := 0; lo < c.Schedules; lo += batch {
+		n := min(batch, c.Schedules-lo)
+		if workers == 1 {
+			for j := range n {
+				results[j] = runOne(lo + j)
+			}
+		} else {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range min(workers, n) {
+				wg.Go(func() {
+					for j := int(next.Add(1) - 1); j < n; j = int(next.Add(1) - 1) {
+						results[j] = runOne(lo + j)
+					}
+				})
+			}
+			wg.Wait()
 		}
-		rep.Findings++
-		if best == nil || ex.Steps < best.Execution.Steps {
-			best = &Counterexample{Finding: *ex.Finding, Schedule: i, Seed: seed, Decisions: ex.Decisions, Execution: ex}
+		for j, o := range results[:n] {
+			if o.err != nil {
+				return rep, o.err
+			}
+			rep.Schedules++
+			rep.Steps += int64(o.steps)
+			if c.Progress != nil {
+				c.Progress(rep.Schedules)
+			}
+			if o.finding == nil {
+				continue
+			}
+			rep.Findings++
+			if best == nil || o.steps < best.Execution.Steps {
+				i := lo + j
+				best = &Counterexample{Finding: *o.finding, Schedule: i, Seed: ScheduleSeed(c.Seed, i), Decisions: o.decisions,
+					Execution: Execution{Result: sim.Result{Steps: o.steps}}}
+			}
+			if rep.Findings >= maxFindings {
+				break
+			}
 		}
 		if rep.Findings >= maxFindings {
 			break

@@ -266,3 +266,27 @@ func TestConfigErrors(t *testing.T) {
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
+
+// TestWorkersDoNotChangeTheReport: the same campaign on 1, 2 and 3 workers
+// reports the same schedules, steps, findings and counterexample.
+func TestWorkersDoNotChangeTheReport(t *testing.T) {
+	for _, name := range []string{"mcs-naive", "alock"} {
+		var first string
+		for _, workers := range []int{1, 2, 3} {
+			rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lockOf(t, name, algorithms.Options{}),
+				Strategy: checker.StrategyRandom, Schedules: 700, Seed: 5, MaxFindings: 7, Workers: workers}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%d %d %d", rep.Schedules, rep.Steps, rep.Findings)
+			if rep.Shortest != nil {
+				got += fmt.Sprintf(" %d %v %v", rep.Shortest.Schedule, rep.Shortest.Finding, rep.Shortest.Decisions)
+			}
+			if workers == 1 {
+				first = got
+			} else if got != first {
+				t.Errorf("%s: %d workers report\n%s\n1 worker reports\n%s", name, workers, got, first)
+			}
+		}
+	}
+}

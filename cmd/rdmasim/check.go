@@ -93,6 +93,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		outDir      = fs.String("out", "rdmasim-replays", "directory for replay files of counterexamples")
 		maxFindings = fs.Int("max-findings", 20, "violating schedules to collect per algorithm before reporting the shortest")
 		progress    = fs.Bool("progress", true, "show progress on standard error when it is a terminal")
+		workers     = fs.Int("workers", 0, "schedules run in parallel on this many cores (0: all); results do not depend on it")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -111,6 +112,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	if *schedules < 1 {
 		return usagef("check: --schedules %d: want ≥ 1", *schedules)
+	}
+	if *workers < 0 {
+		return usagef("check: --workers %d: want ≥ 0", *workers)
 	}
 	if *maxFindings < 1 {
 		return usagef("check: --max-findings %d: want ≥ 1", *maxFindings)
@@ -146,7 +150,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 
 	var results []checkResult
 	for _, a := range selected {
-		r, err := checkOne(a, opts, cfg, *strategy, *schedules, *seed, *depth, *maxFindings, *outDir, tty, stderr)
+		r, err := checkOne(a, opts, cfg, *strategy, *schedules, *seed, *depth, *maxFindings, *workers, *outDir, tty, stderr)
 		if err != nil {
 			return err
 		}
@@ -169,10 +173,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, schedules int, seed uint64, depth, maxFindings int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
+func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, schedules int, seed uint64, depth, maxFindings, workers int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
 	start := time.Now()
 	camp := checker.Campaign{Config: cfg, Lock: factory(a, opts), Strategy: strategy,
-		Schedules: schedules, Seed: seed, Depth: depth, MaxFindings: maxFindings}
+		Schedules: schedules, Seed: seed, Depth: depth, MaxFindings: maxFindings, Workers: workers}
 	if tty {
 		last := time.Now()
 		camp.Progress = func(done int) {
