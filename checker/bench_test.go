@@ -30,7 +30,7 @@ func benchSteps(b *testing.B, name string, cfg checker.Config) {
 	seed := uint64(0)
 	b.ReportAllocs()
 	for b.Loop() {
-		rep, err := checker.Campaign{Config: cfg, Lock: lock, Strategy: checker.StrategyRandom, Schedules: batch, Seed: seed}.Run()
+		rep, err := checker.Campaign{Config: cfg, Lock: lock, Strategy: checker.StrategyRandom, Schedules: batch, Seed: seed, Workers: 1}.Run()
 		if err != nil || rep.Shortest != nil {
 			b.Fatal(err, rep.Shortest)
 		}
@@ -46,11 +46,18 @@ func benchSteps(b *testing.B, name string, cfg checker.Config) {
 func BenchmarkSchedulesALock1Host2Remote(b *testing.B) {
 	a, _ := algorithms.Lookup("alock")
 	lock := func(s rdmaSetup) (rdmaLock, error) { return a.New(s, algorithms.Options{}) }
-	for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
-		b.Run(strategy, func(b *testing.B) {
+	for _, c := range []struct {
+		strategy string
+		workers  int
+	}{{checker.StrategyRandom, 1}, {checker.StrategyPCT, 1}, {checker.StrategyRandom, 0}} {
+		name := c.strategy
+		if c.workers == 0 {
+			name += "-all-cores"
+		}
+		b.Run(name, func(b *testing.B) {
 			const batch = 1000
 			for b.Loop() {
-				rep, err := checker.Campaign{Config: hostPlusTwoRemote(1), Lock: lock, Strategy: strategy, Schedules: batch, Seed: 1}.Run()
+				rep, err := checker.Campaign{Config: hostPlusTwoRemote(1), Lock: lock, Strategy: c.strategy, Schedules: batch, Seed: 1, Workers: c.workers}.Run()
 				if err != nil || rep.Shortest != nil {
 					b.Fatal(err, rep.Shortest)
 				}
@@ -77,7 +84,7 @@ func BenchmarkFirstViolation(b *testing.B) {
 					for seed := range uint64(20) {
 						start := time.Now()
 						rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: strategy,
-							Schedules: 1_000_000, Seed: seed}.Run()
+							Schedules: 1_000_000, Seed: seed, Workers: 1}.Run()
 						if err != nil || rep.Shortest == nil {
 							b.Fatal(err, "no violation")
 						}

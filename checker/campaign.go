@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -91,7 +92,7 @@ func (c Campaign) Run() (Report, error) {
 		}
 		// PCT draws its change points among the first k choices: calibrate k
 		// with one random execution.
-		ex, err := w.execute(sim.NewRandom(c.Seed), false)
+		ex, err := w.execute(sim.NewRandom(c.Seed), false, nil)
 		if err != nil {
 			return Report{}, err
 		}
@@ -106,16 +107,18 @@ func (c Campaign) Run() (Report, error) {
 	}
 	// Schedules run in batches, each spread over the workers; results are then
 	// taken in schedule order, so the report does not depend on the number of
-	// workers or on timing.
-	batch := 32 * workers
+	// workers or on timing. Batches start small, so that an early violation stops
+	// the campaign early, and grow to amortise the hand-off.
+	batchMax := 32 * workers
 	type outcome struct {
 		steps     int
 		finding   *sim.Finding
 		decisions []sim.Decision
 		err       error
 	}
-	results := make([]outcome, batch)
-	runOne := func(i int) outcome {
+	results := make([]outcome, batchMax)
+	scratches := make([]scratch, workers)
+	runOne := func(i int, sc *scratch) outcome {
 		seed := ScheduleSeed(c.Seed, i)
 		var ch sim.Chooser
 		if c.Strategy == StrategyPCT {
@@ -123,31 +126,32 @@ func (c Campaign) Run() (Report, error) {
 		} else {
 			ch = sim.NewRandom(seed)
 		}
-		ex, err := w.execute(ch, false)
+		ex, err := w.execute(ch, false, sc)
 		if err != nil {
 			return outcome{err: err}
 		}
 		o := outcome{steps: ex.Steps, finding: ex.Finding}
 		if ex.Finding != nil {
-			o.decisions = ex.Decisions
+			o.decisions = slices.Clone(ex.Decisions) // they alias the scratch
 		}
 		return o
 	}
 	var rep Report
 	var best *Counterexample
-	for lo := 0; lo < c.Schedules; lo += batch {
+	for lo, batch := 0, workers; lo < c.Schedules; lo, batch = lo+batch, min(2*batch, batchMax) {
 		n := min(batch, c.Schedules-lo)
 		if workers == 1 {
 			for j := range n {
-				results[j] = runOne(lo + j)
+				results[j] = runOne(lo+j, &scratches[0])
 			}
 		} else {
 			var next atomic.Int64
 			var wg sync.WaitGroup
-			for range min(workers, n) {
+			for g := range min(workers, n) {
+				sc := &scratches[g]
 				wg.Go(func() {
 					for j := int(next.Add(1) - 1); j < n; j = int(next.Add(1) - 1) {
-						results[j] = runOne(lo + j)
+						results[j] = runOne(lo+j, sc)
 					}
 				})
 			}

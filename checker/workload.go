@@ -197,7 +197,14 @@ func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execu
 	if err != nil {
 		return Execution{}, err
 	}
-	return w.execute(c, record)
+	return w.execute(c, record, nil)
+}
+
+// scratch is what one goroutine of a campaign reuses from one execution to the
+// next.
+type scratch struct {
+	nic *nicmodel.NIC
+	sim sim.Scratch
 }
 
 // workload is a validated configuration with everything that does not change
@@ -229,10 +236,22 @@ func newWorkload(cfg Config, newLock LockFactory) (*workload, error) {
 	return w, nil
 }
 
-func (w *workload) execute(c sim.Chooser, record bool) (Execution, error) {
-	nic, err := nicmodel.New(w.nicCfg)
-	if err != nil {
-		return Execution{}, err
+// execute runs one execution. With a scratch, the result's decisions alias its
+// buffers.
+func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, error) {
+	var nic *nicmodel.NIC
+	var simScratch *sim.Scratch
+	if sc != nil && sc.nic != nil {
+		nic = sc.nic
+		nic.Reset()
+	} else {
+		var err error
+		if nic, err = nicmodel.New(w.nicCfg); err != nil {
+			return Execution{}, err
+		}
+	}
+	if sc != nil {
+		sc.nic, simScratch = nic, &sc.sim
 	}
 	home, names := w.cfg.Home, w.names
 	counter, _ := nic.AllocLabeled(home, 1, "counter")
@@ -266,7 +285,7 @@ func (w *workload) execute(c sim.Chooser, record bool) (Execution, error) {
 			lock.Release(t)
 		}
 	}
-	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record}, w.specs, body)
+	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}, w.specs, body)
 	res := e.Run(c)
 	if res.Finding == nil {
 		want := uint64(len(w.infos) * acquires)

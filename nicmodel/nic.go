@@ -2,6 +2,7 @@ package nicmodel
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -99,6 +100,20 @@ func New(cfg Config) (*NIC, error) {
 	return n, nil
 }
 
+// Reset empties the model for another execution with the same configuration,
+// keeping its buffers.
+func (n *NIC) Reset() {
+	for i := range n.nodes {
+		nd := &n.nodes[i]
+		nd.mem = nd.mem[:rdma.ReservedBytes/rdma.WordBytes]
+		clear(nd.mem)
+		nd.allocs = nd.allocs[:0]
+	}
+	n.flight = n.flight[:0]
+	n.locked = n.locked[:0]
+	n.obs = nil
+}
+
 // Config returns the model's knobs.
 func (n *NIC) Config() Config { return n.cfg }
 
@@ -112,7 +127,8 @@ func (n *NIC) AllocLabeled(nodeID, words int, label string) (rdma.Ptr, error) {
 	}
 	nd := &n.nodes[nodeID]
 	start := len(nd.mem)
-	nd.mem = append(nd.mem, make([]uint64, words)...)
+	nd.mem = slices.Grow(nd.mem, words)[:start+words]
+	clear(nd.mem[start:])
 	nd.allocs = append(nd.allocs, alloc{start: start, words: words, label: label})
 	return rdma.MakePtr(nodeID, uint64(start*rdma.WordBytes)), nil
 }

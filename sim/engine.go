@@ -72,6 +72,8 @@ type Config struct {
 	StepBound int
 	// Record keeps the trace of the execution.
 	Record bool
+	// Scratch, if set, lends the engine reusable buffers (see Scratch).
+	Scratch *Scratch
 }
 
 // ThreadSpec places one thread.
@@ -105,12 +107,37 @@ type Engine struct {
 	chosen  []Option
 }
 
+// Scratch holds buffers that one execution after another can reuse, to spare the
+// allocator in long campaigns. An engine built with a Scratch (Config.Scratch)
+// uses its buffers, and the Decisions of its Result alias them: they stay valid
+// only until the Scratch is used again. One Scratch serves one goroutine.
+type Scratch struct {
+	threads []Thread
+	ptrs    []*Thread
+	reads   []readRec
+	opts    []Option
+	dec     []Decision
+}
+
 // New returns an engine that runs body on one thread per spec.
 func New(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) *Engine {
-	e := &Engine{model: m, cfg: cfg, opts: make([]Option, 0, 4*len(specs)), dec: make([]Decision, 0, 64)}
+	sc := cfg.Scratch
+	if sc == nil {
+		sc = &Scratch{}
+	}
+	n := len(specs)
+	if cap(sc.threads) < n {
+		sc.threads = make([]Thread, n)
+		sc.ptrs = make([]*Thread, n)
+		sc.reads = make([]readRec, 8*n)
+	}
+	if sc.opts == nil {
+		sc.opts = make([]Option, 0, 4*n)
+		sc.dec = make([]Decision, 0, 64)
+	}
+	e := &Engine{model: m, cfg: cfg, opts: sc.opts[:0], dec: sc.dec[:0], threads: sc.ptrs[:n]}
 	m.Attach(e)
-	threads := make([]Thread, len(specs))
-	reads := make([]readRec, 8*len(specs))
+	threads, reads := sc.threads[:n], sc.reads
 	for i, s := range specs {
 		t := &threads[i]
 		*t = Thread{id: i, node: s.Node, name: s.Name, e: e, reads: reads[8*i : 8*i : 8*i+8]}
@@ -126,9 +153,9 @@ func New(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) *Engine {
 			body(t)
 		}
 		t.next, t.stop = iter.Pull(seq)
-		e.threads = append(e.threads, t)
+		e.threads[i] = t
 	}
-	e.live = len(e.threads)
+	e.live = n
 	return e
 }
 
@@ -190,6 +217,9 @@ func (e *Engine) Run(c Chooser) Result {
 			e.resume(w)
 		}
 		e.woken = e.woken[:0]
+	}
+	if sc := e.cfg.Scratch; sc != nil {
+		sc.opts, sc.dec = e.opts[:0], e.dec[:0] // keep grown buffers
 	}
 	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen}
 }
