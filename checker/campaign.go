@@ -24,7 +24,11 @@ type Campaign struct {
 	// Schedules to run; the campaign stops earlier once MaxFindings executions
 	// broke a property.
 	Schedules int
-	Seed      uint64
+	// FirstSchedule is the index of the first schedule to run: schedules
+	// FirstSchedule … FirstSchedule+Schedules-1 of the campaign of this Seed. A
+	// campaign split into shards runs disjoint ranges.
+	FirstSchedule int
+	Seed          uint64
 	Depth     int // PCT depth (default 3)
 	// MaxFindings: stop after this many violating schedules, keeping the shortest
 	// (default 1).
@@ -75,6 +79,9 @@ func (c Campaign) Run() (Report, error) {
 	if c.Schedules < 1 {
 		return Report{}, fmt.Errorf("schedules = %d: want ≥ 1", c.Schedules)
 	}
+	if c.FirstSchedule < 0 {
+		return Report{}, fmt.Errorf("first schedule = %d: want ≥ 0", c.FirstSchedule)
+	}
 	depth := c.Depth
 	if depth == 0 {
 		depth = 3
@@ -119,7 +126,7 @@ func (c Campaign) Run() (Report, error) {
 	results := make([]outcome, batchMax)
 	scratches := make([]scratch, workers)
 	runOne := func(i int, sc *scratch) outcome {
-		seed := ScheduleSeed(c.Seed, i)
+		seed := ScheduleSeed(c.Seed, c.FirstSchedule+i)
 		var ch sim.Chooser
 		if c.Strategy == StrategyPCT {
 			ch = sim.NewPCT(seed, threads, depth, k)
@@ -171,7 +178,7 @@ func (c Campaign) Run() (Report, error) {
 			}
 			rep.Findings++
 			if best == nil || o.steps < best.Execution.Steps {
-				i := lo + j
+				i := c.FirstSchedule + lo + j
 				best = &Counterexample{Finding: *o.finding, Schedule: i, Seed: ScheduleSeed(c.Seed, i), Decisions: o.decisions,
 					Execution: Execution{Result: sim.Result{Steps: o.steps}}}
 			}

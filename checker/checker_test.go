@@ -290,3 +290,25 @@ func TestWorkersDoNotChangeTheReport(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstScheduleSplitsACampaign: two halves of a campaign explore what the
+// whole does.
+func TestFirstScheduleSplitsACampaign(t *testing.T) {
+	lock := lockOf(t, "alock", algorithms.Options{})
+	whole, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: checker.StrategyPCT, Schedules: 300, Seed: 9}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps int64
+	for _, r := range [][2]int{{0, 120}, {120, 180}} {
+		part, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: checker.StrategyPCT,
+			FirstSchedule: r[0], Schedules: r[1], Seed: 9}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps += part.Steps
+	}
+	if steps != whole.Steps {
+		t.Errorf("halves ran %d steps, the whole %d", steps, whole.Steps)
+	}
+}

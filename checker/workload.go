@@ -181,6 +181,8 @@ type Execution struct {
 	// Choices describes the option picked at each decision, for a reader of a
 	// replay file; only when the execution was recorded.
 	Choices []string
+	// History is the lock history, when the workload records one.
+	History *History
 }
 
 // Execute runs the workload once on cfg, with every choice made by c. The
@@ -217,6 +219,7 @@ type workload struct {
 	names   []string
 	specs   []sim.ThreadSpec
 	bound   int
+	history bool // record a lock history in every execution
 }
 
 func newWorkload(cfg Config, newLock LockFactory) (*workload, error) {
@@ -265,9 +268,18 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 	}
 	holder := -1
 	acquires := w.cfg.Acquires
+	var hist *History
+	var rec *recorder
+	if w.history {
+		hist = &History{Lock: "lock"}
+		rec = &recorder{h: hist}
+	}
 	body := func(t *sim.Thread) {
+		id := t.ID()
 		for range acquires {
+			op := rec.call(id, OpAcquire, 0)
 			lock.Acquire(t)
+			rec.ret(op, 0, false)
 			if holder >= 0 {
 				t.Mark("cs-enter, while " + names[holder] + " holds the lock")
 				t.Fail(MutualExclusion, "%s enters the critical section while %s holds the lock", t.Name(), names[holder])
@@ -275,14 +287,26 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 			}
 			holder = t.ID()
 			t.Mark("cs-enter")
+			var v uint64
+			op = rec.call(id, OpRead, 0)
 			if t.Node() == home {
-				t.Store(counter, t.Load(counter)+1)
+				v = t.Load(counter)
 			} else {
-				t.RWrite(counter, t.RRead(counter)+1)
+				v = t.RRead(counter)
 			}
+			rec.ret(op, v, true)
+			op = rec.call(id, OpWrite, v+1)
+			if t.Node() == home {
+				t.Store(counter, v+1)
+			} else {
+				t.RWrite(counter, v+1)
+			}
+			rec.ret(op, 0, false)
 			t.Mark("cs-exit")
 			holder = -1
+			op = rec.call(id, OpRelease, 0)
 			lock.Release(t)
+			rec.ret(op, 0, false)
 		}
 	}
 	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}, w.specs, body)
@@ -294,7 +318,7 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 				Message: fmt.Sprintf("the counter ends at %d after %d critical sections", got, want)}
 		}
 	}
-	ex := Execution{Result: res, Names: names}
+	ex := Execution{Result: res, Names: names, History: hist}
 	for _, o := range res.Chosen {
 		ex.Choices = append(ex.Choices, describe(o, names, nic))
 	}
