@@ -29,7 +29,7 @@ type Campaign struct {
 	// campaign split into shards runs disjoint ranges.
 	FirstSchedule int
 	Seed          uint64
-	Depth     int // PCT depth (default 3)
+	Depth         int // PCT depth (default 3)
 	// MaxFindings: stop after this many violating schedules, keeping the shortest
 	// (default 1).
 	MaxFindings int
