@@ -68,5 +68,5 @@ func ExampleCampaign() {
 	}
 	// Output:
 	// cpu shortcut false: ok, 2000 schedules
-	// cpu shortcut true: mutual exclusion (6 events)
+	// cpu shortcut true: mutual exclusion (5 events)
 }

@@ -336,11 +336,7 @@ func describe(o sim.Option, names []string, nic *nicmodel.NIC) string {
 		s += " /*" + l + "*/"
 	}
 	if (o.Op == rdma.OpRCAS || o.Op == rdma.OpRFAA) && nic.Config().Scope == nicmodel.ScopeHCA {
-		if o.Ref == 0 {
-			s += " (NIC read)"
-		} else {
-			s += " (NIC write)"
-		}
+		s += [...]string{" (NIC read)", " (NIC write)", " (arrives at the NIC)"}[o.Ref]
 	}
 	return s
 }

@@ -50,6 +50,40 @@ type Config struct {
 	// memory in its second half (some NICs implement CAS as an unconditional
 	// read-then-write). Such a write can undo a CPU store that landed in between.
 	FailedCASWritesBack bool
+	// Arbitration of NIC atomics waiting for one address.
+	Arbitration Arbitration
+}
+
+// Arbitration is the order in which a NIC's atomic unit serves atomics waiting
+// for the same address.
+type Arbitration uint8
+
+const (
+	// ArbitrateFIFO serves them in arrival order. An atomic's arrival in the
+	// queue is a step of its own, so every arrival order is explored, but an
+	// atomic that arrived first is served first: an unfair arbiter is never
+	// mistaken for a starving algorithm.
+	ArbitrateFIFO Arbitration = iota
+	// ArbitrateAny lets any waiting atomic take the address's lock next.
+	ArbitrateAny
+)
+
+func (a Arbitration) String() string {
+	if a == ArbitrateAny {
+		return "any"
+	}
+	return "fifo"
+}
+
+// ParseArbitration parses "fifo" or "any".
+func ParseArbitration(s string) (Arbitration, error) {
+	switch s {
+	case "fifo", "":
+		return ArbitrateFIFO, nil
+	case "any":
+		return ArbitrateAny, nil
+	}
+	return 0, fmt.Errorf("unknown arbitration %q (want fifo or any)", s)
 }
 
 // MaxReadWords bounds a multi-word READ.
@@ -68,11 +102,19 @@ type node struct {
 	allocs []alloc
 }
 
+// The phases of a NIC atomic under ScopeHCA; the value is also the Ref of its
+// option.
+const (
+	phaseRead   = 0 // waits for the address's atomic lock, then reads
+	phaseWrite  = 1 // holds the lock; writes, then releases it
+	phaseArrive = 2 // posted, not yet in the atomic unit's queue (FIFO arbitration)
+)
+
 // inflight is a thread's issued operation and how far its events have got.
 type inflight struct {
 	op      *sim.Op
 	active  bool
-	phase   uint8  // NIC atomic under ScopeHCA: 0 read pending, 1 write pending
+	phase   uint8  // NIC atomic under ScopeHCA: phaseArrive, phaseRead or phaseWrite
 	readVal uint64 // NIC atomic: what its read saw
 	left    uint64 // RReadN: bit i set while word i is not read yet
 }
@@ -85,6 +127,12 @@ type NIC struct {
 	obs    sim.Observer
 	flight []inflight
 	locked []rdma.Ptr // addresses whose NIC atomic lock is held
+	queue  []queued   // FIFO arbitration: atomics that arrived and wait to read, in arrival order
+}
+
+type queued struct {
+	addr   rdma.Ptr
+	thread int32
 }
 
 // New returns a model with cfg.Nodes nodes of empty memory.
@@ -111,6 +159,7 @@ func (n *NIC) Reset() {
 	}
 	n.flight = n.flight[:0]
 	n.locked = n.locked[:0]
+	n.queue = n.queue[:0]
 	n.obs = nil
 }
 
@@ -220,7 +269,42 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) error {
 			f.left = ^uint64(0)
 		}
 	}
+	if (op.Kind == rdma.OpRCAS || op.Kind == rdma.OpRFAA) && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
+		f.phase = phaseArrive
+	}
 	return nil
+}
+
+// served reports whether th's atomic on p is at the head of p's queue.
+func (n *NIC) served(p rdma.Ptr, th int) bool {
+	if n.cfg.Arbitration != ArbitrateFIFO {
+		return true
+	}
+	for _, q := range n.queue {
+		if q.addr == p {
+			return int(q.thread) == th
+		}
+	}
+	return false
+}
+
+// waiting reports whether an atomic waits in p's queue.
+func (n *NIC) waiting(p rdma.Ptr) bool {
+	for _, q := range n.queue {
+		if q.addr == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *NIC) dequeue(p rdma.Ptr, th int) {
+	for i, q := range n.queue {
+		if q.addr == p && int(q.thread) == th {
+			n.queue = append(n.queue[:i], n.queue[i+1:]...)
+			return
+		}
+	}
 }
 
 func (n *NIC) labelSuffix(p rdma.Ptr) string {
@@ -272,10 +356,14 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 			case n.cfg.Scope == ScopeGlob:
 				o.Write = true
 				dst = append(dst, o)
-			case f.phase == 1:
-				o.Write, o.Ref = true, 1
+			case f.phase == phaseWrite:
+				o.Write, o.Lock, o.Ref = true, true, phaseWrite
 				dst = append(dst, o)
-			case !n.isLocked(op.Addr):
+			case f.phase == phaseArrive:
+				o.Lock, o.Ref = true, phaseArrive
+				dst = append(dst, o)
+			case !n.isLocked(op.Addr) && n.served(op.Addr, th):
+				o.Lock = true
 				dst = append(dst, o)
 			}
 		default: // CPU writes and RMWs, RWrite
@@ -348,8 +436,20 @@ func (n *NIC) Fire(o sim.Option) bool {
 				ev.Note = "failed"
 				n.read(&ev, th, p, cur)
 			}
-		case f.phase == 0:
-			f.phase, f.readVal = 1, cur
+		case f.phase == phaseArrive && (n.isLocked(p) || n.waiting(p)):
+			f.phase = phaseRead
+			n.queue = append(n.queue, queued{addr: p, thread: o.Thread})
+			ev.Kind, ev.Note = traces.NICArrive, "queues behind another atomic on this address"
+			n.record(&ev)
+			done = false
+		case f.phase == phaseArrive || f.phase == phaseRead:
+			// An atomic that arrives at a free address with nobody queued reads
+			// at once: arriving and reading as one step explores the same
+			// orders as two would, with fewer interleavings.
+			if f.phase == phaseRead {
+				n.dequeue(p, th)
+			}
+			f.phase, f.readVal = phaseWrite, cur
 			n.locked = append(n.locked, p)
 			ev.Kind, ev.Read, ev.HasRead = traces.NICAtomicRead, cur, true
 			n.read(&ev, th, p, cur)

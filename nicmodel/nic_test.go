@@ -16,6 +16,17 @@ import (
 // ---------------------------------------------------------------------------
 // Helpers: building a model, running threads on it, enumerating every schedule.
 
+// newNICAny is a model under scope hca whose atomic unit serves waiting atomics
+// in any order.
+func newNICAny(tb testing.TB, nodes int) *nicmodel.NIC {
+	tb.Helper()
+	nic, err := nicmodel.New(nicmodel.Config{Nodes: nodes, Arbitration: nicmodel.ArbitrateAny})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nic
+}
+
 func newNIC(tb testing.TB, nodes int, scope nicmodel.Scope, writeBack bool) *nicmodel.NIC {
 	tb.Helper()
 	nic, err := nicmodel.New(nicmodel.Config{Nodes: nodes, Scope: scope, FailedCASWritesBack: writeBack})
@@ -266,10 +277,10 @@ func TestNICWriteDoesNotWaitForAtomicLock(t *testing.T) {
 
 func TestNICAtomicsOnOneAddressNeverInterleave(t *testing.T) {
 	// Three RFAA(x,1), two from node 1 and one loopback from node 0: the NIC's
-	// atomic lock serialises them, so the only choice is which one takes the lock
-	// next (3·2 = 6 executions), and x always ends at 3.
+	// atomic lock serialises them, so (with arbitration "any") the only choice is
+	// which one takes the lock next (3·2 = 6 executions), and x always ends at 3.
 	out, n := explore(t, 1000, func(ch sim.Chooser) string {
-		nic := newNIC(t, 2, nicmodel.ScopeHCA, false)
+		nic := newNICAny(t, 2)
 		x := alloc(t, nic, 0, 1, "x")
 		got := make([]uint64, 3)
 		res := run(nic, []int{1, 1, 0}, sim.Config{}, ch, func(th *sim.Thread) {
@@ -286,7 +297,7 @@ func TestNICAtomicsOnOneAddressNeverInterleave(t *testing.T) {
 	// On different addresses the NIC locks are independent: 2+2 events, C(4,2) = 6
 	// interleavings.
 	_, n = explore(t, 1000, func(ch sim.Chooser) string {
-		nic := newNIC(t, 2, nicmodel.ScopeHCA, false)
+		nic := newNICAny(t, 2)
 		w := alloc(t, nic, 0, 2, "w")
 		res := run(nic, []int{1, 1}, sim.Config{}, ch, func(th *sim.Thread) {
 			th.RFAA(w.Add(th.ID()), 1)
@@ -303,7 +314,7 @@ func TestNICAtomicLockTrace(t *testing.T) {
 	// read is not enabled: in every recorded trace the atomic events on x come in
 	// read/write pairs of one thread.
 	_, n := explore(t, 1000, func(ch sim.Chooser) string {
-		nic := newNIC(t, 2, nicmodel.ScopeHCA, false)
+		nic := newNICAny(t, 2)
 		x := alloc(t, nic, 0, 1, "x")
 		res := run(nic, []int{1, 1, 0}, sim.Config{Record: true}, ch, func(th *sim.Thread) {
 			if th.ID() == 2 {
@@ -721,4 +732,44 @@ func TestOpSemantics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFIFOArbitration: with the default arbitration, atomics waiting for one
+// address are served in the order they arrived: every trace shows the NIC reads
+// of x in the order of the arrivals (an atomic arriving at a free address reads
+// at once), and every arrival order is explored.
+func TestFIFOArbitration(t *testing.T) {
+	orders := map[string]int{}
+	_, n := explore(t, 10000, func(ch sim.Chooser) string {
+		nic := newNIC(t, 2, nicmodel.ScopeHCA, false)
+		x := alloc(t, nic, 0, 1, "x")
+		res := run(nic, []int{1, 1, 1}, sim.Config{Record: true}, ch, func(th *sim.Thread) {
+			th.RFAA(x, 1)
+		})
+		var arrived, served []int
+		for _, ev := range res.Trace {
+			switch ev.Kind {
+			case traces.NICArrive:
+				arrived = append(arrived, ev.Thread)
+			case traces.NICAtomicRead:
+				if len(arrived) > len(served) && arrived[len(served)] != ev.Thread {
+					// a queued atomic is waiting: only it may read next
+					t.Errorf("thread %d read before %d, which arrived first (arrivals %v)", ev.Thread, arrived[len(served)], arrived)
+				}
+				if len(arrived) == len(served) {
+					arrived = append(arrived, ev.Thread) // arrived and read at once
+				}
+				served = append(served, ev.Thread)
+			}
+		}
+		orders[fmt.Sprint(served)]++
+		if nic.Peek(x) != 3 {
+			t.Errorf("x = %d", nic.Peek(x))
+		}
+		return noFinding(res)
+	})
+	if len(orders) != 6 {
+		t.Errorf("service orders %v: want all 6", orders)
+	}
+	t.Logf("%d executions", n)
 }

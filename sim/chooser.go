@@ -17,12 +17,41 @@ type Option struct {
 	Addr   rdma.Ptr // the word the step touches (0 for a wake)
 	Write  bool     // the step may write Addr
 	Wake   bool     // the step resumes a parked thread before a write it waits for
-	Ref    int32    // model-private: which event of the operation
+	// Lock: the step takes part in the NIC's per-address atomic lock (the halves
+	// of a NIC atomic, its arrival in the atomic unit's queue): two such steps on
+	// one address are dependent even when neither writes memory.
+	Lock bool
+	Ref  int32 // model-private: which event of the operation
+}
+
+// Dependent reports whether two steps may not commute: they touch the same word
+// and one may write it, or both take part in its NIC atomic lock. Steps of
+// different threads that are independent lead to the same state in either order.
+func Dependent(a, b Option) bool {
+	return a.Addr == b.Addr && a.Addr != 0 && (a.Write || b.Write || (a.Lock && b.Lock))
+}
+
+// StepObserver is implemented by choosers that must see every fired step, not
+// only the decisions (the DFS explorer computes happens-before from them).
+type StepObserver interface {
+	Fired(f *Fired)
+}
+
+// Fired describes one fired step to a StepObserver.
+type Fired struct {
+	Option
+	// OpSeq numbers the operations of the step's thread: the steps of one
+	// operation (the words of a multi-word READ, the halves of a NIC atomic)
+	// share it.
+	OpSeq int
+	// Woken lists the parked threads this step woke by changing a word they read.
+	Woken []int32
 }
 
 // Chooser decides every interleaving choice of an execution. Choose is called
 // only when at least two options are enabled; it returns the index of the one to
-// run. Options come in a deterministic order: the model's steps by thread, then
+// run, or a negative number to give the execution up. Options come in a
+// deterministic order: the model's steps by thread, then
 // by event, then the early wakes of parked threads by thread.
 type Chooser interface {
 	Choose(options []Option) int

@@ -63,6 +63,9 @@ type Result struct {
 	Decisions []Decision
 	Trace     []traces.Event // only when Config.Record
 	Chosen    []Option       // the option picked at each decision; only when Config.Record
+	// Abandoned: the chooser gave the execution up before it ended (Choose
+	// returned a negative index); no property was judged.
+	Abandoned bool
 }
 
 // Config configures one execution.
@@ -92,19 +95,20 @@ type ThreadSpec struct {
 // those words is enabled, a parked thread may also be resumed early (once until
 // something changes), so iterations that straddle the write are explored too.
 type Engine struct {
-	model   Model
-	cfg     Config
-	threads []*Thread
-	live    int
-	parked  int // threads parked now
-	steps   int
-	writes  uint64 // value-changing writes so far
-	finding *Finding
-	opts    []Option
-	woken   []*Thread
-	dec     []Decision
-	trace   []traces.Event
-	chosen  []Option
+	model    Model
+	cfg      Config
+	threads  []*Thread
+	live     int
+	parked   int // threads parked now
+	steps    int
+	writes   uint64 // value-changing writes so far
+	finding  *Finding
+	opts     []Option
+	woken    []*Thread
+	wokenIDs []int32
+	dec      []Decision
+	trace    []traces.Event
+	chosen   []Option
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the
@@ -165,6 +169,8 @@ func (e *Engine) Threads() []*Thread { return e.threads }
 // Run executes until every thread has finished or a finding stops it.
 func (e *Engine) Run(c Chooser) Result {
 	defer e.stopAll()
+	so, _ := c.(StepObserver)
+	abandoned := false
 	for _, t := range e.threads {
 		if e.finding != nil {
 			break
@@ -188,6 +194,12 @@ func (e *Engine) Run(c Chooser) Result {
 		i := 0
 		if len(opts) > 1 {
 			i = c.Choose(opts)
+			if i < 0 {
+				// The chooser gives this execution up (a DFS whose every
+				// enabled option is asleep: nothing new lies down this path).
+				abandoned = true
+				break
+			}
 			e.dec = append(e.dec, Decision{Pick: i, Of: len(opts)})
 			if e.cfg.Record {
 				e.chosen = append(e.chosen, opts[i])
@@ -205,23 +217,33 @@ func (e *Engine) Run(c Chooser) Result {
 			if e.cfg.Record {
 				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Note: "early, before a write it waits for"})
 			}
+			if so != nil {
+				so.Fired(&Fired{Option: o, OpSeq: t.opSeq})
+			}
 			e.resume(t)
 			continue
 		}
-		if e.model.Fire(o) {
+		completed := e.model.Fire(o)
+		if so != nil {
+			f := Fired{Option: o, OpSeq: t.opSeq, Woken: e.wokenIDs[:0]}
+			for _, w := range e.woken {
+				f.Woken = append(f.Woken, int32(w.id))
+			}
+			e.wokenIDs = f.Woken
+			so.Fired(&f)
+		}
+		if completed {
 			e.resume(t)
 		}
-		for len(e.woken) > 0 && e.finding == nil {
-			w := e.woken[0]
-			e.woken = e.woken[1:]
-			e.resume(w)
+		for i := 0; i < len(e.woken) && e.finding == nil; i++ {
+			e.resume(e.woken[i])
 		}
 		e.woken = e.woken[:0]
 	}
 	if sc := e.cfg.Scratch; sc != nil {
 		sc.opts, sc.dec = e.opts[:0], e.dec[:0] // keep grown buffers
 	}
-	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen}
+	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen, Abandoned: abandoned}
 }
 
 // resume runs t until it issues an operation that needs steps, parks, or ends.
@@ -263,6 +285,7 @@ func (e *Engine) resume(t *Thread) {
 		case rdma.OpFence:
 			// Sequentially consistent CPU operations: a fence orders nothing more.
 		default:
+			t.opSeq++
 			if err := e.model.Issue(t, op); err != nil {
 				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
 			}

@@ -31,6 +31,7 @@ type Thread struct {
 	stop     func()
 	done     bool
 	panicked any
+	opSeq    int // operations issued to the model so far
 
 	// spin reduction
 	reads      []readRec // what the current iteration read

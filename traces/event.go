@@ -30,9 +30,12 @@ const (
 	Park
 	// Wake: a parked thread resumes.
 	Wake
+	// NICArrive: a NIC atomic reaches the target NIC's atomic unit and queues
+	// for its address (FIFO arbitration).
+	NICArrive
 )
 
-var kindNames = [...]string{"", "cpu", "nic-read", "nic-write", "nic-atomic-read", "nic-atomic-write", "nic-atomic", "mark", "park", "wake"}
+var kindNames = [...]string{"", "cpu", "nic-read", "nic-write", "nic-atomic-read", "nic-atomic-write", "nic-atomic", "mark", "park", "wake", "nic-arrive"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k != 0 {
