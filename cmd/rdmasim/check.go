@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,9 +52,25 @@ type checkResult struct {
 	Replay     string         `json:"replay"`
 	Length     int            `json:"length"`
 	AsExpected bool           `json:"as_expected"`
+	// Shard i/n: this row ran schedules FirstSchedule … FirstSchedule+n-1 of
+	// the campaign of CampaignSchedules schedules ("0/1": all of it). Empty in
+	// the rows of rdmasim merge.
+	Shard             string `json:"shard,omitempty"`
+	FirstSchedule     int    `json:"first_schedule"`
+	CampaignSchedules int    `json:"campaign_schedules"`
+	// The remaining campaign settings, so that rdmasim merge can tell shards of
+	// one campaign from shards of another.
+	Depth       int        `json:"depth,omitempty"` // PCT only
+	Options     algOptions `json:"options"`
+	MaxFindings int        `json:"max_findings"`
+	// CounterexampleSchedule is the campaign index of the schedule the shown
+	// counterexample comes from (violations only).
+	CounterexampleSchedule *int `json:"counterexample_schedule,omitempty"`
 
-	trace []traces.Event
-	names []string
+	trace     []traces.Event
+	names     []string
+	shardText string // the SHARD column of the text table; no column when no row has one
+	note      string // printed instead of the trace when there is none
 }
 
 const checkUsage = `Usage: rdmasim check [flags]
@@ -94,6 +111,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		maxFindings = fs.Int("max-findings", 20, "violating schedules to collect per algorithm before reporting the shortest")
 		progress    = fs.Bool("progress", true, "show progress on standard error when it is a terminal")
 		workers     = fs.Int("workers", 0, "schedules run in parallel on this many cores (0: all); results do not depend on it")
+		shardSpec   = fs.String("shard", "0/1", "run shard i/n of the campaign only: schedules i*S/n … (i+1)*S/n-1 of --schedules S (0 ≤ i < n); rdmasim merge combines the shards' --format json outputs")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -125,6 +143,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT {
 		return usagef("check: --strategy %q: want random or pct", *strategy)
 	}
+	sh, err := parseShard(*shardSpec)
+	if err != nil {
+		return usagef("check: --shard %q: %v", *shardSpec, err)
+	}
+	sh.first, sh.count = shardRange(sh.i, sh.n, *schedules)
+	sh.total = *schedules
+	if sh.count < 1 {
+		return usagef("check: --shard %s: this shard has no schedules: %d schedules split %d ways (want at most %d shards)", *shardSpec, *schedules, sh.n, *schedules)
+	}
 	counts, err := parseInts(*threads)
 	if err != nil {
 		return usagef("check: --threads %q: %v", *threads, err)
@@ -150,7 +177,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 
 	var results []checkResult
 	for _, a := range selected {
-		r, err := checkOne(a, opts, cfg, *strategy, *schedules, *seed, *depth, *maxFindings, *workers, *outDir, tty, stderr)
+		r, err := checkOne(a, opts, cfg, *strategy, sh, *seed, *depth, *maxFindings, *workers, *outDir, tty, stderr)
 		if err != nil {
 			return err
 		}
@@ -173,10 +200,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, schedules int, seed uint64, depth, maxFindings, workers int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
+func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, sh shard, seed uint64, depth, maxFindings, workers int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
 	start := time.Now()
+	schedules := sh.count
 	camp := checker.Campaign{Config: cfg, Lock: factory(a, opts), Strategy: strategy,
-		Schedules: schedules, Seed: seed, Depth: depth, MaxFindings: maxFindings, Workers: workers}
+		Schedules: schedules, FirstSchedule: sh.first, Seed: seed, Depth: depth, MaxFindings: maxFindings, Workers: workers}
 	if tty {
 		last := time.Now()
 		camp.Progress = func(done int) {
@@ -195,7 +223,14 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		return checkResult{}, usagef("check %s: %v", a.Name, err)
 	}
 	r := checkResult{Algorithm: a.Name, Config: cfg.String(), Settings: cfg, Strategy: strategy, Seed: seed,
-		Verdict: "ok", Schedules: rep.Schedules, Findings: rep.Findings, Steps: rep.Steps}
+		Verdict: "ok", Schedules: rep.Schedules, Findings: rep.Findings, Steps: rep.Steps,
+		Shard: sh.String(), FirstSchedule: sh.first, CampaignSchedules: sh.total, Options: opts, MaxFindings: maxFindings}
+	if strategy == checker.StrategyPCT {
+		r.Depth = depth
+	}
+	if sh.n > 1 {
+		r.shardText = sh.String()
+	}
 	switch {
 	case !defaultKnobs(cfg):
 	case a.ExpectSafe:
@@ -207,6 +242,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		r.Verdict, r.Property, r.Message = "violation", cx.Finding.Property, cx.Finding.Message
 		r.trace, r.names = cx.Execution.Trace, cx.Execution.Names
 		r.Length = len(cx.Execution.Trace)
+		r.CounterexampleSchedule = &cx.Schedule
 		path := filepath.Join(outDir, fmt.Sprintf("%s-%s-seed%d-s%d.json", a.Name, slug(cx.Finding.Property), seed, cx.Schedule))
 		if err := saveReplay(path, a.Name, opts, cfg, strategy, seed, cx); err != nil {
 			return r, fmt.Errorf("saving the counterexample: %v", err)
@@ -244,8 +280,18 @@ func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy 
 
 func printResults(w io.Writer, results []checkResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	sharded := false
+	for _, r := range results {
+		sharded = sharded || r.shardText != ""
+	}
+	if sharded {
+		fmt.Fprint(tw, "SHARD\t")
+	}
 	fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tSCHEDULES\tSTEPS\tSECONDS")
 	for _, r := range results {
+		if sharded {
+			fmt.Fprintf(tw, "%s\t", r.shardText)
+		}
 		v := r.Verdict
 		if r.Verdict == "violation" {
 			v += ": " + r.Property
@@ -267,8 +313,57 @@ func printResults(w io.Writer, results []checkResult) {
 		fmt.Fprintf(w, "\n%s: %s: %s\n", r.Algorithm, r.Property, r.Message)
 		fmt.Fprintf(w, "shortest counterexample of %d found, %d events:\n", r.Findings, r.Length)
 		traces.Render(w, r.names, r.trace)
+		if r.trace == nil && r.note != "" {
+			fmt.Fprintf(w, "  (%s)\n", r.note)
+		}
 		fmt.Fprintf(w, "replay: rdmasim replay %s\n", r.Replay)
 	}
+}
+
+// shard is part i of a campaign split n ways: schedules first … first+count-1
+// of the total.
+type shard struct {
+	i, n                int
+	first, count, total int
+}
+
+func (s shard) String() string { return fmt.Sprintf("%d/%d", s.i, s.n) }
+
+// parseShard reads "i/n" with 0 ≤ i < n.
+func parseShard(spec string) (shard, error) {
+	is, ns, ok := strings.Cut(spec, "/")
+	i, ierr := parseCount(is)
+	n, nerr := parseCount(ns)
+	switch {
+	case !ok || ierr != nil || nerr != nil:
+		return shard{}, fmt.Errorf("want i/n, two whole numbers with 0 ≤ i < n, such as 0/4")
+	case n < 1:
+		return shard{}, fmt.Errorf("the shard count n is %d: want ≥ 1", n)
+	case i >= n:
+		return shard{}, fmt.Errorf("shard index %d is not below the shard count %d: the shards are 0/%d … %d/%d", i, n, n, n-1, n)
+	}
+	return shard{i: i, n: n}, nil
+}
+
+// parseCount reads a whole number written with decimal digits only.
+func parseCount(s string) (int, error) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return strconv.Atoi(s)
+}
+
+// shardRange returns the schedules of shard i of n of a campaign of total
+// schedules: first = i*total/n up to (i+1)*total/n, exactly and without
+// overflow, so that the n shards cover 0 … total-1 once.
+func shardRange(i, n, total int) (first, count int) {
+	at := func(i int) int {
+		hi, lo := bits.Mul64(uint64(i), uint64(total))
+		q, _ := bits.Div64(hi, lo, uint64(n)) // i ≤ n, so the quotient fits
+		return int(q)
+	}
+	first = at(i)
+	return first, at(i+1) - first
 }
 
 func selectAlgorithms(spec string) ([]algorithms.Algorithm, error) {

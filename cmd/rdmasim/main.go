@@ -2,6 +2,8 @@
 //
 //	rdmasim check                 check every built-in algorithm on the default configuration
 //	rdmasim check --alg alock --nodes 3 --threads 2 --acquires 3 --strategy pct --schedules 100000 --seed 7
+//	rdmasim check --shard 2/8 --format json > shard-2.json   one eighth of a campaign
+//	rdmasim merge shard-*.json    combine the shards of a campaign
 //	rdmasim replay FILE           re-run a saved counterexample and print its trace
 //	rdmasim list                  the algorithms, with a one-line description and expected verdict
 //
@@ -31,6 +33,7 @@ const mainUsage = `rdmasim: a simulator and model checker for RDMA locks.
 
 Usage:
   rdmasim check [flags]     check algorithms under the simulated NIC (all of them by default)
+  rdmasim merge FILE...     combine the --format json outputs of check --shard i/n runs
   rdmasim replay FILE       re-run a saved counterexample and print its trace
   rdmasim list              list the built-in algorithms
   rdmasim help [COMMAND]    help on a command
@@ -69,6 +72,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "replay":
 		return cmdReplay(rest, stdout, stderr)
 	case "list":
@@ -80,6 +85,6 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, mainUsage)
 		return nil
 	default:
-		return usagef("unknown command %q (commands: check, replay, list, help)", cmd)
+		return usagef("unknown command %q (commands: check, merge, replay, list, help)", cmd)
 	}
 }
