@@ -40,6 +40,9 @@ type Campaign struct {
 	// for any number of workers. With more than one, Lock is called from several
 	// goroutines at once: it must build independent locks.
 	Workers int
+	// NoShrink keeps the shortest violating schedule as found; by default it is
+	// shrunk (see Shrink) before its recorded re-run.
+	NoShrink bool
 }
 
 // Report is the outcome of a campaign.
@@ -59,6 +62,11 @@ type Counterexample struct {
 	Seed      uint64 // the chooser's seed for that schedule
 	Decisions []sim.Decision
 	Execution Execution // the recorded re-run
+	// LengthBefore is the length, in trace events, of the violating execution
+	// as the campaign found it. When the campaign shrank it, Decisions and
+	// Finding are the shrunk execution's (Schedule and Seed still name the
+	// schedule it was shrunk from); otherwise LengthBefore = len(Execution.Trace).
+	LengthBefore int
 }
 
 // ScheduleSeed derives the chooser seed of schedule i of a campaign, so that any
@@ -191,11 +199,19 @@ func (c Campaign) Run() (Report, error) {
 		}
 	}
 	if best != nil {
+		if !c.NoShrink {
+			if err := shrinkCounterexample(c.Config, c.Lock, best); err != nil {
+				return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
+			}
+		}
 		cx, err := Replay(c.Config, c.Lock, best.Decisions)
 		if err != nil {
 			return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
 		}
 		best.Execution = cx
+		if c.NoShrink {
+			best.LengthBefore = len(cx.Trace)
+		}
 		rep.Shortest = best
 	}
 	return rep, nil
