@@ -7,34 +7,57 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 )
 
-const replayUsage = `Usage: rdmasim replay FILE
+const replayUsage = `Usage: rdmasim replay FILE [--html PATH]
 
 Re-runs the counterexample saved in FILE (written by rdmasim check) from its
 recorded decisions and prints its trace. Exits 1 if the execution no longer
 follows the decisions or no longer breaks the property the file names.
+
+  --html PATH   also write the counterexample as one self-contained HTML page:
+                a lane per thread and per NIC, a row per event, the violation
+                and every scheduling decision marked (flags may come before or
+                after FILE)
 `
 
 func cmdReplay(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, replayUsage)
-			return nil
+	htmlPath := fs.String("html", "", "also write the counterexample as a self-contained HTML page to this path")
+	// Flags may come before or after FILE: parse up to the first non-flag,
+	// set it aside, and parse the rest again.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, replayUsage)
+				return nil
+			}
+			return usagef("replay: %v (see rdmasim replay --help)", err)
 		}
-		return usagef("replay: %v (see rdmasim replay --help)", err)
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
-		return usagef("replay: want exactly one replay file, got %d arguments", fs.NArg())
+	if len(files) != 1 {
+		return usagef("replay: want exactly one replay file, got %d arguments", len(files))
 	}
-	path := fs.Arg(0)
+	emptyHTML := false
+	fs.Visit(func(f *flag.Flag) { emptyHTML = emptyHTML || (f.Name == "html" && *htmlPath == "") })
+	if emptyHTML {
+		return usagef("replay: --html: want a file name")
+	}
+	path := files[0]
 	rf, err := traces.Load(path)
 	if err != nil {
 		return usagef("replay: %v", err)
@@ -76,7 +99,110 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "the file saved %q, the replay found %q\n", rf.Property, ex.Finding.Property)
 		return errMismatch
 	}
+	if *htmlPath == "" {
+		return nil
+	}
+	choices, eventOf := decisionEvents(cfg, factory(a, opts), decisions, ex.Trace)
+	_ = eventOf // eventOf[k]: the event decision k chose, -1 where not known
+	page := traces.Page{
+		Title:     rf.Algorithm + ": " + ex.Finding.Property,
+		Algorithm: rf.Algorithm,
+		Config:    cfg.String(),
+		Property:  ex.Finding.Property,
+		Message:   ex.Finding.Message,
+		Names:     ex.Names,
+		Events:    ex.Trace,
+		Choices:   choices,
+		// The decisive decision is not analysed yet. Once decision k is known
+		// to be the one that made the difference: Decisive: eventOf[k].
+		Decisive: -1,
+	}
+	if err := page.Save(*htmlPath); err != nil {
+		return fmt.Errorf("replay: --html: %v", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", *htmlPath)
 	return nil
+}
+
+// decisionEvents re-runs the replay to find the event each scheduling decision
+// chose: choices[i] is "choice k of n" for the event decision picked (k counted
+// from 1), "" for events no decision picked; eventOf[k] is the index in trace of
+// the event decision k picked, -1 where it cannot be told. Both are nil if the
+// second run does not reproduce trace exactly.
+//
+// A decision is made just before the engine fires the chosen step, whose events
+// carry the step's number: the chooser below notes the engine's step count at
+// every decision (it gets hold of the engine through the first thread that
+// takes the lock, before any decision), and the first event of that step,
+// belonging to the chosen thread, is the one the decision picked.
+func decisionEvents(cfg checker.Config, newLock checker.LockFactory, decisions []sim.Decision, trace []traces.Event) (choices []string, eventOf []int) {
+	probe := &stepProbe{inner: sim.NewReplay(decisions)}
+	wrapped := func(s rdma.Setup) (rdma.Lock, error) {
+		l, err := newLock(s)
+		if err != nil {
+			return nil, err
+		}
+		return probedLock{l, probe}, nil
+	}
+	ex, err := checker.Execute(cfg, wrapped, probe, true)
+	if err != nil || !slices.Equal(ex.Trace, trace) || len(probe.steps) != len(decisions) || len(ex.Chosen) != len(decisions) {
+		return nil, nil
+	}
+	choices = make([]string, len(trace))
+	eventOf = make([]int, len(decisions))
+	j := 0
+	for k, step := range probe.steps {
+		eventOf[k] = -1
+		for j < len(trace) && trace[j].Step < step {
+			j++
+		}
+		if step < 0 || j == len(trace) || trace[j].Step != step {
+			continue
+		}
+		ev, o := trace[j], ex.Chosen[k]
+		fromStep := ev.Kind != traces.Mark && ev.Kind != traces.Park && ev.Kind != traces.Wake
+		if o.Wake {
+			fromStep = ev.Kind == traces.Wake && ev.Addr == 0
+		}
+		if ev.Thread != int(o.Thread) || !fromStep {
+			continue
+		}
+		eventOf[k] = j
+		choices[j] = fmt.Sprintf("choice %d of %d", decisions[k].Pick+1, decisions[k].Of)
+	}
+	return choices, eventOf
+}
+
+// stepProbe replays decisions and notes, at each, the number the engine will give
+// the step it is about to fire.
+type stepProbe struct {
+	inner *sim.Replay
+	eng   *sim.Engine
+	steps []int // per decision; -1 if the engine was not known yet
+}
+
+func (p *stepProbe) Choose(options []sim.Option) int {
+	s := -1
+	if p.eng != nil {
+		s = p.eng.Steps() + 1
+	}
+	p.steps = append(p.steps, s)
+	return p.inner.Choose(options)
+}
+
+// probedLock hands the engine of the first thread that acquires it to the probe.
+type probedLock struct {
+	rdma.Lock
+	probe *stepProbe
+}
+
+func (l probedLock) Acquire(t rdma.Thread) {
+	if l.probe.eng == nil {
+		if st, ok := t.(interface{ Engine() *sim.Engine }); ok {
+			l.probe.eng = st.Engine()
+		}
+	}
+	l.Lock.Acquire(t)
 }
 
 func strictJSON(data []byte, v any) error {
