@@ -23,10 +23,13 @@ type Exploration struct {
 	StopAtFirst bool
 	// Progress, if set, is called after every execution.
 	Progress func(executions, pruned int)
+	// OnExecution, if set, sees every execution run to its end.
+	OnExecution func(ex Execution)
 }
 
 // ExplorationReport is the outcome of an exploration.
 type ExplorationReport struct {
+	Config Config // the configuration explored (arbitration "any")
 	// Complete: the whole reduced (and bounded) space was explored. Only then
 	// does "no finding" mean "no execution of this configuration breaks a
 	// property".
@@ -41,7 +44,14 @@ type ExplorationReport struct {
 }
 
 // Run explores.
+//
+// Exploration always arbitrates NIC atomics in any order: for safety the two
+// arbitrations reach the same states (a FIFO execution without its queueing
+// steps is an any-order one, and an any-order execution is a FIFO one in which
+// each atomic arrives just before it reads), and FIFO's arrival steps would
+// multiply equivalent executions. The report's Config says so.
 func (x Exploration) Run() (ExplorationReport, error) {
+	x.Config.Arbitration = "any"
 	w, err := newWorkload(x.Config, x.Lock)
 	if err != nil {
 		return ExplorationReport{}, err
@@ -60,7 +70,13 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		if x.Progress != nil {
 			x.Progress(d.Executions(), d.Pruned())
 		}
-		if ex.Abandoned || ex.Finding == nil {
+		if ex.Abandoned {
+			continue
+		}
+		if x.OnExecution != nil {
+			x.OnExecution(ex)
+		}
+		if ex.Finding == nil {
 			continue
 		}
 		rep.Findings++
@@ -75,6 +91,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 	if err := d.Err(); err != nil {
 		return rep, err
 	}
+	rep.Config = x.Config
 	rep.Complete = d.Complete()
 	rep.Executions, rep.Pruned = d.Executions(), d.Pruned()
 	if best != nil {
@@ -86,4 +103,47 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		rep.Shortest = best
 	}
 	return rep, nil
+}
+
+// Deepening is the result of ShortestCounterexample.
+type Deepening struct {
+	Preemptions int             // the fewest preemptions of any violating execution
+	Shortest    *Counterexample // the shortest (in events) among those
+	Executions  int             // executions run over all bounds
+	Complete    bool            // the bound's space was explored completely
+}
+
+// ShortestCounterexample searches by iterative deepening, as CHESS does: a DFS
+// bounded to 0 preemptions, then 1, 2, … up to maxPreemptions; at the first bound
+// with a violating execution, it explores that whole bounded space and returns the
+// execution with the fewest trace events. Nil Shortest: no violation within the
+// bound.
+func ShortestCounterexample(cfg Config, newLock LockFactory, maxPreemptions, maxExecutions int) (Deepening, error) {
+	var out Deepening
+	for p := 0; p <= maxPreemptions; p++ {
+		var best *Execution
+		x := Exploration{Config: cfg, Lock: newLock, Preemptions: p, MaxExecutions: maxExecutions,
+			OnExecution: func(ex Execution) {
+				if ex.Finding != nil && (best == nil || ex.Steps < best.Steps) {
+					ex.Decisions = append([]sim.Decision(nil), ex.Decisions...)
+					best = &ex
+				}
+			}}
+		rep, err := x.Run()
+		out.Executions += rep.Executions + rep.Pruned
+		if err != nil {
+			return out, err
+		}
+		if best == nil {
+			continue
+		}
+		cx, err := Replay(rep.Config, newLock, best.Decisions)
+		if err != nil {
+			return out, err
+		}
+		out.Preemptions, out.Complete = p, rep.Complete
+		out.Shortest = &Counterexample{Finding: *cx.Finding, Decisions: best.Decisions, Execution: cx, LengthBefore: len(cx.Trace)}
+		return out, nil
+	}
+	return out, nil
 }

@@ -34,6 +34,8 @@ type Config struct {
 	Scope string `json:"scope"`
 	// FailedCASWritesBack: a failed NIC CAS writes back the value it read.
 	FailedCASWritesBack bool `json:"failed_cas_writes_back,omitempty"`
+	// Arbitration of NIC atomics waiting for one address: fifo (default) or any.
+	Arbitration string `json:"arbitration,omitempty"`
 	StepBound           int  `json:"step_bound"` // 0: DefaultStepBound
 	// TreatAsLocal and TreatAsRemote override the locality classification the
 	// lock is given (normally: a thread is local iff it runs on Home), by thread id.
@@ -90,6 +92,9 @@ func (c Config) Validate() error {
 	if _, err := nicmodel.ParseScope(c.scopeName()); err != nil {
 		return err
 	}
+	if _, err := nicmodel.ParseArbitration(c.Arbitration); err != nil {
+		return err
+	}
 	for _, id := range append(slices.Clone(c.TreatAsLocal), c.TreatAsRemote...) {
 		if id < 0 || id >= total {
 			return fmt.Errorf("thread %d does not exist (threads 0 … %d)", id, total-1)
@@ -118,6 +123,9 @@ func (c Config) String() string {
 	s := fmt.Sprintf("%dn threads=%v home=%d acq=%d %s", c.Nodes, c.ThreadCounts(), c.Home, c.Acquires, c.scopeName())
 	if c.FailedCASWritesBack {
 		s += " cas-writeback"
+	}
+	if c.Arbitration == "any" {
+		s += " arbitration=any"
 	}
 	if len(c.TreatAsLocal) > 0 {
 		s += fmt.Sprintf(" as-local=%v", c.TreatAsLocal)
@@ -183,6 +191,9 @@ type Execution struct {
 	Choices []string
 	// History is the lock history, when the workload records one.
 	History *History
+	// Final fingerprints the memory of every node at the end (see
+	// nicmodel.NIC.Fingerprint).
+	Final uint64
 }
 
 // Execute runs the workload once on cfg, with every choice made by c. The
@@ -227,8 +238,9 @@ func newWorkload(cfg Config, newLock LockFactory) (*workload, error) {
 		return nil, err
 	}
 	scope, _ := nicmodel.ParseScope(cfg.scopeName())
+	arb, _ := nicmodel.ParseArbitration(cfg.Arbitration)
 	w := &workload{cfg: cfg, newLock: newLock, bound: cfg.StepBound,
-		nicCfg: nicmodel.Config{Nodes: cfg.Nodes, Scope: scope, FailedCASWritesBack: cfg.FailedCASWritesBack}}
+		nicCfg: nicmodel.Config{Nodes: cfg.Nodes, Scope: scope, FailedCASWritesBack: cfg.FailedCASWritesBack, Arbitration: arb}}
 	if w.bound == 0 {
 		w.bound = DefaultStepBound
 	}
@@ -318,7 +330,7 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 				Message: fmt.Sprintf("the counter ends at %d after %d critical sections", got, want)}
 		}
 	}
-	ex := Execution{Result: res, Names: names, History: hist}
+	ex := Execution{Result: res, Names: names, History: hist, Final: nic.Fingerprint()}
 	for _, o := range res.Chosen {
 		ex.Choices = append(ex.Choices, describe(o, names, nic))
 	}

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"math/bits"
+
+	"github.com/rdmasim/rdmasim/rdma"
 )
 
 // DFSOptions configures exhaustive exploration.
@@ -54,6 +56,7 @@ type DFS struct {
 	wakeBy    map[int32]int // event that woke the thread (normal wake), -1 none
 	vset      bitset
 	poScratch bitset
+	skipped   []int
 }
 
 type threadPO struct {
@@ -264,7 +267,9 @@ func (d *DFS) Fired(f *Fired) {
 		po = &threadPO{seq: -1}
 		d.lastOp[th] = po
 	}
-	if f.OpSeq != po.seq || f.Wake {
+	// Only the words of a multi-word READ are unordered among themselves; the
+	// halves of a NIC atomic are ordered like separate operations.
+	if f.OpSeq != po.seq || f.Wake || f.Op != rdma.OpRReadN {
 		po.prev = append(po.prev[:0], po.cur...)
 		po.cur = po.cur[:0]
 		po.seq = f.OpSeq
@@ -283,21 +288,49 @@ func (d *DFS) Fired(f *Fired) {
 		d.poScratch.set(w)
 		d.wakeBy[th] = -1
 	}
+	// Dependent earlier steps, latest first: step i races with k when it does
+	// not already happen before k through a later predecessor (or k's own
+	// thread), since predecessor sets are transitively closed.
+	//
+	// A NIC atomic's read half (one that could not read on arrival) is enabled
+	// only by the write half that released the address's atomic lock: it can
+	// never come before it, so that pair is no race. The reversible race is
+	// with the read half that took the lock, found by looking past the release.
 	n.pred.reset(k + 1)
 	n.pred.or(&d.poScratch)
-	for i := 0; i < k; i++ {
+	acquire := f.Lock && f.Ref == 0
+	d.skipped = d.skipped[:0]
+	for i := k - 1; i >= 0; i-- {
 		e := &d.stack[i]
 		if e.ev.Thread == th || !Dependent(e.ev, f.Option) {
 			continue
 		}
-		n.pred.or(&e.pred)
-		n.pred.set(i)
-		if d.opt.POR && !d.poScratch.has(i) {
+		if acquire && e.ev.Lock && e.ev.Ref == 1 && e.ev.Addr == f.Addr {
+			d.skipped = append(d.skipped, i)
+			continue
+		}
+		if d.opt.POR && !n.pred.has(i) {
 			d.race(i, k)
 		}
+		n.pred.or(&e.pred)
+		n.pred.set(i)
 	}
+	for _, i := range d.skipped {
+		n.pred.or(&d.stack[i].pred)
+		n.pred.set(i)
+	}
+	// A write that wakes a parked thread races with that thread's wake: had the
+	// thread been woken early (an option at this step), its iteration could
+	// have read some words before the write. Source-DPOR for the race between
+	// this step and the wake that follows it: explore the early wake here.
 	for _, w := range f.Woken {
 		d.wakeBy[w] = k
+		if d.opt.POR {
+			key := optKey{thread: w, wake: true}
+			if n.index(key) >= 0 && !containsKey(n.done, key) && !hasKey(n.backtrack, key) {
+				n.backtrack = append(n.backtrack, key)
+			}
+		}
 	}
 }
 
@@ -345,6 +378,14 @@ func (d *DFS) race(i, k int) {
 	}
 	if found {
 		n.backtrack = append(n.backtrack, first)
+		return
+	}
+	if kv := d.stack[k].ev; kv.Lock && kv.Ref == 0 && n.index(keyOf(kv)) < 0 {
+		// k is a NIC atomic's read that waited for the address's lock and
+		// was not enabled at i: only the release of the lock enables it (a
+		// dependency the happens-before relation has), so a reordering that
+		// puts k before i would have to move that release too. Not a
+		// reversible race: nothing to add.
 		return
 	}
 	// No initial is an option at i (the model's options name steps differently

@@ -95,20 +95,21 @@ type ThreadSpec struct {
 // those words is enabled, a parked thread may also be resumed early (once until
 // something changes), so iterations that straddle the write are explored too.
 type Engine struct {
-	model    Model
-	cfg      Config
-	threads  []*Thread
-	live     int
-	parked   int // threads parked now
-	steps    int
-	writes   uint64 // value-changing writes so far
-	finding  *Finding
-	opts     []Option
-	woken    []*Thread
-	wokenIDs []int32
-	dec      []Decision
-	trace    []traces.Event
-	chosen   []Option
+	model     Model
+	cfg       Config
+	threads   []*Thread
+	live      int
+	parked    int // threads parked now
+	steps     int
+	writes    uint64 // value-changing writes so far
+	finding   *Finding
+	opts      []Option
+	woken     []*Thread
+	stepWrote bool // the step being fired wrote memory
+	wokenIDs  []int32
+	dec       []Decision
+	trace     []traces.Event
+	chosen    []Option
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the
@@ -213,7 +214,7 @@ func (e *Engine) Run(c Chooser) Result {
 			e.parked--
 			t.earlyWoken = true
 			t.wokeAt = e.writes
-			t.reads = t.reads[:0]
+			t.reads, t.accesses = t.reads[:0], 0
 			if e.cfg.Record {
 				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Note: "early, before a write it waits for"})
 			}
@@ -223,9 +224,13 @@ func (e *Engine) Run(c Chooser) Result {
 			e.resume(t)
 			continue
 		}
+		e.stepWrote = false
 		completed := e.model.Fire(o)
 		if so != nil {
+			// Dependencies of a fired step are judged on what it did: a failed
+			// CAS only read.
 			f := Fired{Option: o, OpSeq: t.opSeq, Woken: e.wokenIDs[:0]}
+			f.Write = e.stepWrote
 			for _, w := range e.woken {
 				f.Woken = append(f.Woken, int32(w.id))
 			}
@@ -305,14 +310,18 @@ func (e *Engine) pause(t *Thread) bool {
 		parkable = e.model.Peek(r.addr) == r.val
 	}
 	stutter := t.earlyWoken && e.writes == t.wokeAt
-	t.wrote, t.earlyWoken = false, false
+	// An iteration of one memory access cannot straddle a write: started
+	// early, it reads before the write (and parks again) or after it (as if
+	// woken by it). Such a thread is never offered an early wake.
+	single := t.accesses <= 1
+	t.wrote, t.earlyWoken, t.accesses = false, false, 0
 	if !parkable {
 		t.reads = t.reads[:0]
 		return false
 	}
 	t.parked = true
 	e.parked++
-	t.stuttered = stutter
+	t.stuttered = stutter || single
 	if e.cfg.Record {
 		e.event(traces.Event{Thread: t.id, Kind: traces.Park, Note: "until " + e.readSet(t) + " changes"})
 	}
@@ -350,10 +359,15 @@ func (e *Engine) earlyWakes(opts []Option) []Option {
 func (e *Engine) Read(th int, p rdma.Ptr, v uint64) {
 	t := e.threads[th]
 	t.reads = append(t.reads, readRec{p, v})
+	t.accesses++
 }
 
 // Wrote implements Observer.
 func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
+	e.stepWrote = true
+	if th >= 0 {
+		e.threads[th].accesses++
+	}
 	if old == new {
 		return
 	}
@@ -369,7 +383,7 @@ func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 			if r.addr == p && r.val != new {
 				t.parked, t.stuttered = false, false
 				e.parked--
-				t.reads = t.reads[:0]
+				t.reads, t.accesses = t.reads[:0], 0
 				e.woken = append(e.woken, t)
 				if e.cfg.Record {
 					e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Addr: p, Label: e.model.Label(p), Note: "a word it read changed"})

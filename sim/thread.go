@@ -36,6 +36,7 @@ type Thread struct {
 	// spin reduction
 	reads      []readRec // what the current iteration read
 	wrote      bool      // the current iteration changed memory
+	accesses   int       // memory reads and writes of the current iteration
 	parked     bool
 	earlyWoken bool // resumed before a write it waits for, not woken since
 	stuttered  bool // an early wake found nothing new: no more early wakes until woken
