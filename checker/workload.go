@@ -36,7 +36,7 @@ type Config struct {
 	FailedCASWritesBack bool `json:"failed_cas_writes_back,omitempty"`
 	// Arbitration of NIC atomics waiting for one address: fifo (default) or any.
 	Arbitration string `json:"arbitration,omitempty"`
-	StepBound           int  `json:"step_bound"` // 0: DefaultStepBound
+	StepBound   int    `json:"step_bound"` // 0: DefaultStepBound
 	// TreatAsLocal and TreatAsRemote override the locality classification the
 	// lock is given (normally: a thread is local iff it runs on Home), by thread id.
 	TreatAsLocal  []int `json:"treat_as_local,omitempty"`
