@@ -52,6 +52,16 @@ type checkResult struct {
 	Replay     string         `json:"replay"`
 	Length     int            `json:"length"`
 	AsExpected bool           `json:"as_expected"`
+	// LengthBefore is the counterexample's length before shrinking (random and
+	// PCT) or before iterative deepening (dfs).
+	LengthBefore int `json:"length_before,omitempty"`
+	// Complete (dfs only): every interleaving of the reduced space was explored.
+	Complete   bool `json:"complete"`
+	Executions int  `json:"executions"` // executions run (schedules, for random and PCT)
+	Pruned     int  `json:"pruned,omitempty"`
+	// Preemptions (dfs with a violation): the fewest preemptions of any
+	// violating execution, found by iterative deepening.
+	Preemptions *int `json:"preemptions,omitempty"`
 	// Shard i/n: this row ran schedules FirstSchedule … FirstSchedule+n-1 of
 	// the campaign of CampaignSchedules schedules ("0/1": all of it). Empty in
 	// the rows of rdmasim merge.
@@ -95,7 +105,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		threads     = fs.String("threads", "1,2", "threads per node: one count for every node, or a comma-separated count per node")
 		home        = fs.Int("home", def.Home, "the node that holds the lock")
 		acquires    = fs.Int("acquires", def.Acquires, "critical sections per thread")
-		strategy    = fs.String("strategy", checker.StrategyRandom, "schedule strategy: random or pct")
+		strategy    = fs.String("strategy", checker.StrategyRandom, "schedule strategy: random, pct, or dfs (exhaustive, with partial-order reduction)")
+		preemptions = fs.Int("preemptions", -1, "dfs: bound the preemptions per execution (-1: no bound; a bound turns the reduction off)")
+		maxExec     = fs.Int("max-executions", 2_000_000, "dfs: stop after this many executions (the result then says complete=false)")
 		schedules   = fs.Int("schedules", 20000, "schedules to explore per algorithm")
 		seed        = fs.Uint64("seed", 1, "seed of the campaign (each schedule derives its own)")
 		depth       = fs.Int("depth", 3, "PCT depth")
@@ -140,8 +152,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if *budgetL < 0 || *budgetR < 0 {
 		return usagef("check: budgets must be ≥ 0")
 	}
-	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT {
-		return usagef("check: --strategy %q: want random or pct", *strategy)
+	if *strategy == "dfs" && *shardSpec != "0/1" {
+		return usagef("check: --shard splits random and PCT campaigns, not --strategy dfs")
+	}
+	if *maxExec < 1 {
+		return usagef("check: --max-executions %d: want ≥ 1", *maxExec)
+	}
+	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT && *strategy != "dfs" {
+		return usagef("check: --strategy %q: want random, pct or dfs", *strategy)
 	}
 	sh, err := parseShard(*shardSpec)
 	if err != nil {
@@ -177,7 +195,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 
 	var results []checkResult
 	for _, a := range selected {
-		r, err := checkOne(a, opts, cfg, *strategy, sh, *seed, *depth, *maxFindings, *workers, *outDir, tty, stderr)
+		r, err := checkOne(a, opts, cfg, *strategy, sh, *seed, *depth, *maxFindings, *workers, *preemptions, *maxExec, *outDir, tty, stderr)
 		if err != nil {
 			return err
 		}
@@ -200,36 +218,77 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, sh shard, seed uint64, depth, maxFindings, workers int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
+func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, sh shard, seed uint64, depth, maxFindings, workers, preemptions, maxExec int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
 	start := time.Now()
-	schedules := sh.count
-	camp := checker.Campaign{Config: cfg, Lock: factory(a, opts), Strategy: strategy,
-		Schedules: schedules, FirstSchedule: sh.first, Seed: seed, Depth: depth, MaxFindings: maxFindings, Workers: workers}
+	lock := factory(a, opts)
+	r := checkResult{Algorithm: a.Name, Config: cfg.String(), Settings: cfg, Strategy: strategy, Seed: seed,
+		Verdict: "ok", Options: opts, MaxFindings: maxFindings}
+	progress := func(format string, args ...any) {}
 	if tty {
 		last := time.Now()
-		camp.Progress = func(done int) {
-			if now := time.Now(); now.Sub(last) > 200*time.Millisecond || done == schedules {
+		progress = func(format string, args ...any) {
+			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
 				last = now
-				el := now.Sub(start).Seconds()
-				fmt.Fprintf(stderr, "\r\033[K%s: %d/%d schedules, %.0f/s, %.1fs", a.Name, done, schedules, float64(done)/el, el)
+				fmt.Fprintf(stderr, "\r\033[K%s: %s, %.1fs", a.Name, fmt.Sprintf(format, args...), now.Sub(start).Seconds())
 			}
 		}
 	}
-	rep, err := camp.Run()
-	if tty {
-		fmt.Fprint(stderr, "\r\033[K")
-	}
-	if err != nil {
-		return checkResult{}, usagef("check %s: %v", a.Name, err)
-	}
-	r := checkResult{Algorithm: a.Name, Config: cfg.String(), Settings: cfg, Strategy: strategy, Seed: seed,
-		Verdict: "ok", Schedules: rep.Schedules, Findings: rep.Findings, Steps: rep.Steps,
-		Shard: sh.String(), FirstSchedule: sh.first, CampaignSchedules: sh.total, Options: opts, MaxFindings: maxFindings}
-	if strategy == checker.StrategyPCT {
-		r.Depth = depth
-	}
-	if sh.n > 1 {
-		r.shardText = sh.String()
+	var cx *checker.Counterexample
+	runCfg := cfg // the configuration the counterexample replays under
+	if strategy == "dfs" {
+		x := checker.Exploration{Config: cfg, Lock: lock, Preemptions: preemptions, MaxExecutions: maxExec,
+			Progress: func(executions, pruned int) {
+				progress("%d executions (%d pruned), %.0f/s", executions, pruned, float64(executions+pruned)/time.Since(start).Seconds())
+			}}
+		rep, err := x.Run()
+		if tty {
+			fmt.Fprint(stderr, "\r\033[K")
+		}
+		if err != nil {
+			return r, usagef("check %s: %v", a.Name, err)
+		}
+		runCfg, cx = rep.Config, rep.Shortest
+		r.Settings, r.Config = runCfg, runCfg.String()
+		r.Complete, r.Executions, r.Pruned, r.Schedules, r.Findings, r.Steps = rep.Complete, rep.Executions, rep.Pruned, rep.Executions, rep.Findings, rep.Steps
+		if cx != nil {
+			// The shortest story: fewest preemptions first, then fewest events.
+			bound := preemptions
+			if bound < 0 {
+				bound = 5
+			}
+			d, err := checker.ShortestCounterexample(cfg, lock, bound, maxExec)
+			if err != nil {
+				return r, usagef("check %s: %v", a.Name, err)
+			}
+			before := len(cx.Execution.Trace)
+			if d.Shortest != nil {
+				cx = d.Shortest
+				r.Preemptions = &d.Preemptions
+			}
+			cx.LengthBefore = before
+		}
+	} else {
+		camp := checker.Campaign{Config: cfg, Lock: lock, Strategy: strategy,
+			Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, Depth: depth, MaxFindings: maxFindings, Workers: workers,
+			Progress: func(done int) {
+				progress("%d/%d schedules, %.0f/s", done, sh.count, float64(done)/time.Since(start).Seconds())
+			}}
+		rep, err := camp.Run()
+		if tty {
+			fmt.Fprint(stderr, "\r\033[K")
+		}
+		if err != nil {
+			return r, usagef("check %s: %v", a.Name, err)
+		}
+		cx = rep.Shortest
+		r.Schedules, r.Executions, r.Findings, r.Steps = rep.Schedules, rep.Schedules, rep.Findings, rep.Steps
+		r.Shard, r.FirstSchedule, r.CampaignSchedules = sh.String(), sh.first, sh.total
+		if strategy == checker.StrategyPCT {
+			r.Depth = depth
+		}
+		if sh.n > 1 {
+			r.shardText = sh.String()
+		}
 	}
 	switch {
 	case !defaultKnobs(cfg):
@@ -238,13 +297,17 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 	default:
 		r.Expected = "violation"
 	}
-	if cx := rep.Shortest; cx != nil {
+	if cx != nil {
 		r.Verdict, r.Property, r.Message = "violation", cx.Finding.Property, cx.Finding.Message
 		r.trace, r.names = cx.Execution.Trace, cx.Execution.Names
-		r.Length = len(cx.Execution.Trace)
+		r.Length, r.LengthBefore = len(cx.Execution.Trace), cx.LengthBefore
 		r.CounterexampleSchedule = &cx.Schedule
-		path := filepath.Join(outDir, fmt.Sprintf("%s-%s-seed%d-s%d.json", a.Name, slug(cx.Finding.Property), seed, cx.Schedule))
-		if err := saveReplay(path, a.Name, opts, cfg, strategy, seed, cx); err != nil {
+		name := fmt.Sprintf("%s-%s-seed%d-s%d.json", a.Name, slug(cx.Finding.Property), seed, cx.Schedule)
+		if strategy == "dfs" {
+			name = fmt.Sprintf("%s-%s-dfs.json", a.Name, slug(cx.Finding.Property))
+		}
+		path := filepath.Join(outDir, name)
+		if err := saveReplay(path, a.Name, opts, runCfg, strategy, seed, cx); err != nil {
 			return r, fmt.Errorf("saving the counterexample: %v", err)
 		}
 		r.Replay = path
@@ -287,7 +350,15 @@ func printResults(w io.Writer, results []checkResult) {
 	if sharded {
 		fmt.Fprint(tw, "SHARD\t")
 	}
-	fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tSCHEDULES\tSTEPS\tSECONDS")
+	exhaustive := false
+	for _, r := range results {
+		exhaustive = exhaustive || r.Strategy == "dfs"
+	}
+	if exhaustive {
+		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tEXECUTIONS\tCOMPLETE\tSTEPS\tSECONDS")
+	} else {
+		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tSCHEDULES\tSTEPS\tSECONDS")
+	}
 	for _, r := range results {
 		if sharded {
 			fmt.Fprintf(tw, "%s\t", r.shardText)
@@ -303,6 +374,14 @@ func printResults(w io.Writer, results []checkResult) {
 		if !r.AsExpected {
 			exp += " (MISMATCH)"
 		}
+		if exhaustive {
+			complete := "no (bounded: stopped at --max-executions)"
+			if r.Complete {
+				complete = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d (+%d pruned)\t%s\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.Executions, r.Pruned, complete, r.Steps, r.Seconds)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.Schedules, r.Steps, r.Seconds)
 	}
 	tw.Flush()
@@ -311,7 +390,14 @@ func printResults(w io.Writer, results []checkResult) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s: %s: %s\n", r.Algorithm, r.Property, r.Message)
-		fmt.Fprintf(w, "shortest counterexample of %d found, %d events:\n", r.Findings, r.Length)
+		switch {
+		case r.Preemptions != nil:
+			fmt.Fprintf(w, "shortest counterexample (fewest preemptions, %d, then fewest events), %d events:\n", *r.Preemptions, r.Length)
+		case r.LengthBefore > r.Length:
+			fmt.Fprintf(w, "shortest counterexample of %d found, shrunk from %d to %d events:\n", r.Findings, r.LengthBefore, r.Length)
+		default:
+			fmt.Fprintf(w, "shortest counterexample of %d found, %d events:\n", r.Findings, r.Length)
+		}
 		traces.Render(w, r.names, r.trace)
 		if r.trace == nil && r.note != "" {
 			fmt.Fprintf(w, "  (%s)\n", r.note)

@@ -177,3 +177,34 @@ func TestListAndHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckDFS(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := rdmasim(t, "check", "--strategy", "dfs", "--alg", "spin,spin-naive,ticket-naive", "--acquires", "1", "--format", "json", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r["complete"] != true || r["executions"].(float64) < 1 {
+			t.Errorf("%v: complete %v, executions %v", r["algorithm"], r["complete"], r["executions"])
+		}
+		if r["algorithm"] == "spin" && r["verdict"] != "ok" {
+			t.Errorf("spin: %v", r["verdict"])
+		}
+		if r["algorithm"] != "spin" {
+			if r["verdict"] != "violation" || r["preemptions"] == nil {
+				t.Errorf("%v: verdict %v, preemptions %v", r["algorithm"], r["verdict"], r["preemptions"])
+			}
+			if _, _, code := rdmasim(t, "replay", r["replay"].(string)); code != 0 {
+				t.Errorf("%v: replay exit %d", r["algorithm"], code)
+			}
+		}
+	}
+	if _, stderr, code := rdmasim(t, "check", "--strategy", "dfs", "--shard", "1/2"); code != 2 || !strings.Contains(stderr, "shard") {
+		t.Errorf("dfs with --shard: exit %d %s", code, stderr)
+	}
+}
