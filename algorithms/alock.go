@@ -126,7 +126,9 @@ func (l *alock) acquireLocal(t rdma.Thread) {
 	d := l.desc[t.ID()]
 	t.Store(d.Add(descNext), 0)
 	t.Store(d.Add(descLocked), 1)
-	if prev := rdma.Ptr(t.Swap(l.lTail, uint64(d))); prev != 0 {
+	prev := rdma.Ptr(t.Swap(l.lTail, uint64(d)))
+	rdma.PassDoorway(t) // queued in the local cohort
+	if prev != 0 {
 		t.Store(prev.Add(descNext), uint64(d)) // prev is a local descriptor, on the home
 		for t.Load(d.Add(descLocked)) != 0 {
 			t.Pause()
@@ -171,7 +173,9 @@ func (l *alock) acquireRemote(t rdma.Thread) {
 	d := l.desc[t.ID()]
 	t.Store(d.Add(descNext), 0)
 	t.Store(d.Add(descLocked), 1)
-	if prev := rdma.Ptr(rswap(t, l.rTail, uint64(d))); prev != 0 {
+	prev := rdma.Ptr(rswap(t, l.rTail, uint64(d)))
+	rdma.PassDoorway(t) // queued in the remote cohort
+	if prev != 0 {
 		t.RWrite(prev.Add(descNext), uint64(d))
 		for t.Load(d.Add(descLocked)) != 0 {
 			t.Pause()

@@ -54,6 +54,7 @@ func (l *mcsLock) Acquire(t rdma.Thread) {
 	} else {
 		prev = rdma.Ptr(rswap(t, l.tail, uint64(d)))
 	}
+	rdma.PassDoorway(t) // queued: from here on, served in order
 	if prev == 0 {
 		return
 	}

@@ -35,6 +35,11 @@ type Algorithm struct {
 	Expect     string // the expected verdict in words, e.g. "safe"
 	// New lays out the lock's memory and returns the lock.
 	New func(s rdma.Setup, o Options) (rdma.Lock, error)
+	// BypassBound, if set, derives from the run's shape the most critical
+	// sections of others a thread may wait through between its call to Acquire
+	// and its entry (local and remote: how many threads are classified each
+	// way). Nil: the lock promises no bound (a test-and-set lock is unfair).
+	BypassBound func(local, remote int, o Options) int
 }
 
 // All returns every registered algorithm, in this fixed order: spin, spin-naive,
@@ -65,6 +70,7 @@ func All() []Algorithm {
 			ExpectSafe:  true,
 			Expect:      "safe",
 			New:         newMCS,
+			BypassBound: mcsBypassBound,
 		},
 		{
 			Name:        "mcs-naive",
@@ -89,6 +95,7 @@ func All() []Algorithm {
 			ExpectSafe:  true,
 			Expect:      "safe",
 			New:         newALock,
+			BypassBound: alockBypassBound,
 		},
 	}
 }
@@ -192,4 +199,37 @@ func rswap(t rdma.Thread, p rdma.Ptr, v uint64) uint64 {
 		}
 		cur = old
 	}
+}
+
+// mcsBypassBound: MCS is a FIFO queue, so a waiting thread is passed by at most
+// the n-1 threads ahead of it. (The remote swap is a CAS loop: a thread whose CAS
+// keeps failing has not joined the queue yet, and the checker reports it if that
+// lets others pass more often.)
+func mcsBypassBound(local, remote int, _ Options) int { return max(local+remote-1, 1) }
+
+// alockBypassBound: a thread of cohort C (n_C threads, budget B_C) waits behind
+// at most n_C-1 threads of its own cohort, in at most ceil((n_C-1)/B_C)+1 turns of
+// its cohort, and before each of those turns the other cohort O runs at most one
+// turn of at most B_O critical sections (Peterson's victim hands the lock over
+// when O's budget is spent). So the bypass is at most
+// (n_C-1) + B_O·(ceil((n_C-1)/B_C)+1); the bound is the larger over both cohorts.
+func alockBypassBound(local, remote int, o Options) int {
+	bl, br := o.BudgetLocal, o.BudgetRemote
+	if bl <= 0 {
+		bl = DefaultBudget
+	}
+	if br <= 0 {
+		br = DefaultBudget
+	}
+	cohort := func(n, b, bOther, nOther int) int {
+		if n == 0 {
+			return 0
+		}
+		other := 0
+		if nOther > 0 {
+			other = bOther * ((n-1+b-1)/b + 1)
+		}
+		return n - 1 + other
+	}
+	return max(cohort(local, bl, br, remote), cohort(remote, br, bl, local), 1)
 }

@@ -53,6 +53,14 @@ type Report struct {
 	// Shortest is the shortest violating execution found, re-run with its trace
 	// recorded; nil when every schedule passed.
 	Shortest *Counterexample
+	// MaxBypass is the largest bypass seen (see Execution.MaxBypass).
+	MaxBypass int
+	// LinUnknown counts histories whose linearizability check timed out.
+	LinUnknown int
+	// Bypass is the first execution that broke Config.BypassBound, re-run with
+	// its trace. Fairness findings are kept apart from Findings and Shortest:
+	// they do not make a lock unsafe.
+	Bypass *Counterexample
 }
 
 // Counterexample is one violating execution, replayable from its decisions.
@@ -126,7 +134,9 @@ func (c Campaign) Run() (Report, error) {
 	// the campaign early, and grow to amortise the hand-off.
 	batchMax := 32 * workers
 	type outcome struct {
-		steps     int
+		steps      int
+		bypass     int
+		linUnknown bool
 		finding   *sim.Finding
 		decisions []sim.Decision
 		err       error
@@ -145,7 +155,7 @@ func (c Campaign) Run() (Report, error) {
 		if err != nil {
 			return outcome{err: err}
 		}
-		o := outcome{steps: ex.Steps, finding: ex.Finding}
+		o := outcome{steps: ex.Steps, finding: ex.Finding, bypass: ex.MaxBypass, linUnknown: ex.Lin != nil && ex.Lin.Verdict == LinUnknown}
 		if ex.Finding != nil {
 			o.decisions = slices.Clone(ex.Decisions) // they alias the scratch
 		}
@@ -181,6 +191,17 @@ func (c Campaign) Run() (Report, error) {
 			if c.Progress != nil {
 				c.Progress(rep.Schedules)
 			}
+			rep.MaxBypass = max(rep.MaxBypass, o.bypass)
+			if o.linUnknown {
+				rep.LinUnknown++
+			}
+			if o.finding != nil && o.finding.Property == BypassBound {
+				if rep.Bypass == nil {
+					i := c.FirstSchedule + lo + j
+					rep.Bypass = &Counterexample{Finding: *o.finding, Schedule: i, Seed: ScheduleSeed(c.Seed, i), Decisions: o.decisions}
+				}
+				continue
+			}
 			if o.finding == nil {
 				continue
 			}
@@ -213,6 +234,13 @@ func (c Campaign) Run() (Report, error) {
 			best.LengthBefore = len(cx.Trace)
 		}
 		rep.Shortest = best
+	}
+	if b := rep.Bypass; b != nil {
+		cx, err := Replay(c.Config, c.Lock, b.Decisions)
+		if err != nil {
+			return rep, fmt.Errorf("schedule %d: %v", b.Schedule, err)
+		}
+		b.Execution, b.LengthBefore = cx, len(cx.Trace)
 	}
 	return rep, nil
 }

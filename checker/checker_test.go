@@ -312,3 +312,93 @@ func TestFirstScheduleSplitsACampaign(t *testing.T) {
 		t.Errorf("halves ran %d steps, the whole %d", steps, whole.Steps)
 	}
 }
+
+// TestBypassWithinDerivedBounds: with the bounds the registry derives, random
+// schedules of mcs and alock (default budgets) stay within them, and the
+// maximum is reported.
+func TestBypassWithinDerivedBounds(t *testing.T) {
+	for _, name := range []string{"mcs", "alock"} {
+		a, _ := algorithms.Lookup(name)
+		cfg := checker.Config{Nodes: 2, Threads: []int{2, 2}, Acquires: 3, Scope: "hca"}
+		cfg.BypassBound = a.BypassBound(2, 2, algorithms.Options{})
+		rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, name, algorithms.Options{}), Strategy: checker.StrategyRandom,
+			Schedules: scale(5000), Seed: 2}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Bypass != nil || rep.Shortest != nil {
+			t.Fatalf("%s: bypass %v, finding %v", name, rep.Bypass, rep.Shortest)
+		}
+		if rep.MaxBypass < 1 || rep.MaxBypass > cfg.BypassBound {
+			t.Errorf("%s: max bypass %d, bound %d", name, rep.MaxBypass, cfg.BypassBound)
+		}
+		t.Logf("%s: max bypass %d ≤ %d", name, rep.MaxBypass, cfg.BypassBound)
+	}
+}
+
+// TestALockBypassExceedsDerivedBound pins a fairness finding: with budgets 1
+// and 2 local + 2 remote threads, a local thread queued behind its cohort's
+// leader can wait through 4 critical sections of others, one more than the
+// derived bound (n_C-1) + B_O·(ceil((n_C-1)/B_C)+1) = 3. The extra one: the
+// leader queued in l_tail but had not yet written victim, so a remote leader
+// that wrote victim first got a whole turn in that window (see the README).
+func TestALockBypassExceedsDerivedBound(t *testing.T) {
+	opts := algorithms.Options{BudgetLocal: 1, BudgetRemote: 1}
+	a, _ := algorithms.Lookup("alock")
+	cfg := checker.Config{Nodes: 2, Threads: []int{2, 2}, Acquires: 3, Scope: "hca"}
+	cfg.BypassBound = a.BypassBound(2, 2, opts)
+	if cfg.BypassBound != 3 {
+		t.Fatalf("derived bound %d, want 3", cfg.BypassBound)
+	}
+	rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, "alock", opts), Strategy: checker.StrategyPCT,
+		Schedules: 50_000, Seed: 1}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Shortest != nil {
+		t.Fatalf("a safety finding: %v", rep.Shortest.Finding)
+	}
+	if rep.Bypass == nil || rep.Bypass.Execution.Finding == nil || rep.Bypass.Execution.Finding.Property != checker.BypassBound {
+		t.Fatalf("no bypass witness (max bypass %d)", rep.MaxBypass)
+	}
+	t.Logf("%s (schedule %d, %d events)", rep.Bypass.Finding.Message, rep.Bypass.Schedule, len(rep.Bypass.Execution.Trace))
+}
+
+// unfairLock lets thread 0 in whenever it likes; the others wait for a turn
+// word that only ever moves while thread 0 keeps the lock busy.
+type unfairLock struct{ w, turns rdma.Ptr }
+
+func (l *unfairLock) Acquire(t rdma.Thread) {
+	if t.ID() != 0 {
+		for t.RRead(l.turns)%2 == 1 || t.RRead(l.turns) < 1_000_000 {
+			t.Pause()
+		}
+	}
+	for t.RCAS(l.w, 0, 1) != 0 {
+		t.Pause()
+	}
+}
+
+func (l *unfairLock) Release(t rdma.Thread) {
+	if t.ID() == 0 {
+		t.RFAA(l.turns, 1)
+	}
+	t.RWrite(l.w, 0)
+}
+
+// TestStarvation: a thread that waits while others keep entering until the
+// step bound is reported as starvation, not as a deadlock or a plain step bound.
+func TestStarvation(t *testing.T) {
+	cfg := checker.Config{Nodes: 2, Threads: []int{1, 1}, Acquires: 1000, Scope: "hca", StepBound: 3000}
+	lock := func(s rdma.Setup) (rdma.Lock, error) {
+		return &unfairLock{w: s.Alloc(s.Home(), 1, "lock"), turns: s.Alloc(s.Home(), 1, "turns")}, nil
+	}
+	ex, err := checker.Execute(cfg, lock, sim.NewRandom(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Finding == nil || ex.Finding.Property != checker.Starvation || !strings.Contains(ex.Finding.Message, "n1/t0") {
+		t.Fatalf("finding %v, want starvation of n1/t0", ex.Finding)
+	}
+	t.Log(ex.Finding)
+}

@@ -41,6 +41,9 @@ type ExplorationReport struct {
 	// Shortest is the shortest violating execution (in steps), re-run with its
 	// trace recorded.
 	Shortest *Counterexample
+	// MaxBypass and Bypass: as in Report (fairness, apart from the findings).
+	MaxBypass int
+	Bypass    *Counterexample
 }
 
 // Run explores.
@@ -59,6 +62,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 	d := sim.NewDFS(sim.DFSOptions{POR: !x.NoPOR, Preemptions: x.Preemptions, MaxExecutions: x.MaxExecutions})
 	var rep ExplorationReport
 	var best *Counterexample
+	var bypass []sim.Decision
 	var sc scratch
 	for d.Next() {
 		ex, err := w.execute(d, false, &sc)
@@ -75,6 +79,13 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		}
 		if x.OnExecution != nil {
 			x.OnExecution(ex)
+		}
+		rep.MaxBypass = max(rep.MaxBypass, ex.MaxBypass)
+		if ex.Finding != nil && ex.Finding.Property == BypassBound {
+			if bypass == nil {
+				bypass = append([]sim.Decision(nil), ex.Decisions...)
+			}
+			continue
 		}
 		if ex.Finding == nil {
 			continue
@@ -101,6 +112,13 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		}
 		best.Execution = cx
 		rep.Shortest = best
+	}
+	if bypass != nil {
+		cx, err := Replay(x.Config, x.Lock, bypass)
+		if err != nil {
+			return rep, err
+		}
+		rep.Bypass = &Counterexample{Finding: *cx.Finding, Decisions: bypass, Execution: cx, LengthBefore: len(cx.Trace)}
 	}
 	return rep, nil
 }

@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rdmasim/rdmasim/nicmodel"
 	"github.com/rdmasim/rdmasim/rdma"
@@ -17,7 +18,19 @@ const (
 	StepBound       = "step bound"
 	Misuse          = "misuse"
 	Panic           = "panic"
+	// BypassBound: a thread waited through more critical sections of others
+	// than Config.BypassBound allows.
+	BypassBound = "bypass bound"
+	// Starvation: at the step bound, a thread had been waiting in Acquire while
+	// others kept entering the critical section.
+	Starvation = "starvation"
+	// Linearizability: the lock history has no linearization as a lock
+	// protecting a register.
+	Linearizability = "linearizability"
 )
+
+// linTimeout bounds the linearizability check of one execution's history.
+const linTimeout = 2 * time.Second
 
 // DefaultStepBound is the step bound when Config.StepBound is 0.
 const DefaultStepBound = 100_000
@@ -41,6 +54,15 @@ type Config struct {
 	// lock is given (normally: a thread is local iff it runs on Home), by thread id.
 	TreatAsLocal  []int `json:"treat_as_local,omitempty"`
 	TreatAsRemote []int `json:"treat_as_remote,omitempty"`
+	// BypassBound, if positive, is the most critical sections of other threads
+	// a thread may wait through, from its call to Acquire to its entry; more is
+	// the finding "bypass bound".
+	BypassBound int `json:"bypass_bound,omitempty"`
+	// Linearizability records every execution's lock history (acquire, release,
+	// and the read and write of the counter inside the critical section) and
+	// checks it with porcupine; an illegal history is the finding
+	// "linearizability".
+	Linearizability bool `json:"linearizability,omitempty"`
 }
 
 // DefaultConfig is the configuration `rdmasim check` uses when given no flags:
@@ -76,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("home = %d: want a node 0 … %d", c.Home, c.Nodes-1)
 	case c.Acquires < 1 || c.Acquires > 1000:
 		return fmt.Errorf("acquires = %d: want 1 … 1000", c.Acquires)
+	case c.BypassBound < 0:
+		return fmt.Errorf("bypass bound = %d: want ≥ 0 (0: not checked)", c.BypassBound)
 	case c.StepBound < 0:
 		return fmt.Errorf("step bound = %d: want ≥ 0 (0 is the default, %d)", c.StepBound, DefaultStepBound)
 	}
@@ -194,6 +218,11 @@ type Execution struct {
 	// Final fingerprints the memory of every node at the end (see
 	// nicmodel.NIC.Fingerprint).
 	Final uint64
+	// MaxBypass is the most critical sections other threads entered while one
+	// thread waited in Acquire.
+	MaxBypass int
+	// Lin is the linearizability check of History (Config.Linearizability).
+	Lin *LinResult
 }
 
 // Execute runs the workload once on cfg, with every choice made by c. The
@@ -212,6 +241,16 @@ func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execu
 	}
 	return w.execute(c, record, nil)
 }
+
+// fairThread is the thread a lock sees in the workload: the simulated thread, and
+// the doorway that restarts the bypass count (see rdma.Doorway).
+type fairThread struct {
+	*sim.Thread
+	doorway func()
+}
+
+// Doorway implements rdma.Doorway.
+func (t *fairThread) Doorway() { t.doorway() }
 
 // scratch is what one goroutine of a campaign reuses from one execution to the
 // next.
@@ -280,18 +319,33 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 	}
 	holder := -1
 	acquires := w.cfg.Acquires
+	// Fairness: critical sections entered so far, and per waiting thread the
+	// count when it called Acquire (-1: not waiting) and the step it did.
+	entries, maxBypass := 0, 0
+	waitFrom := make([]int, len(w.infos))
+	waitStep := make([]int, len(w.infos))
+	for i := range waitFrom {
+		waitFrom[i] = -1
+	}
+	bypassBound := w.cfg.BypassBound
 	var hist *History
 	var rec *recorder
-	if w.history {
+	if w.history || w.cfg.Linearizability {
 		hist = &History{Lock: "lock"}
 		rec = &recorder{h: hist}
 	}
-	body := func(t *sim.Thread) {
-		id := t.ID()
+	body := func(st *sim.Thread) {
+		id := st.ID()
+		t := &fairThread{Thread: st, doorway: func() { waitFrom[id] = entries }}
 		for range acquires {
 			op := rec.call(id, OpAcquire, 0)
+			waitFrom[id], waitStep[id] = entries, t.Engine().Steps()
 			lock.Acquire(t)
 			rec.ret(op, 0, false)
+			bypass := entries - waitFrom[id]
+			waitFrom[id] = -1
+			entries++
+			maxBypass = max(maxBypass, bypass)
 			if holder >= 0 {
 				t.Mark("cs-enter, while " + names[holder] + " holds the lock")
 				t.Fail(MutualExclusion, "%s enters the critical section while %s holds the lock", t.Name(), names[holder])
@@ -299,6 +353,10 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 			}
 			holder = t.ID()
 			t.Mark("cs-enter")
+			if bypassBound > 0 && bypass > bypassBound {
+				t.Fail(BypassBound, "%s entered after %d critical sections of others since it queued (its doorway, or its call to Acquire); the bound is %d", t.Name(), bypass, bypassBound)
+				return
+			}
 			var v uint64
 			op = rec.call(id, OpRead, 0)
 			if t.Node() == home {
@@ -323,6 +381,17 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 	}
 	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}, w.specs, body)
 	res := e.Run(c)
+	if res.Finding != nil && res.Finding.Property == StepBound {
+		// A step bound with a thread that waited while others kept entering
+		// is starvation, not a livelock of the whole system.
+		for id, from := range waitFrom {
+			if from >= 0 && entries-from > 0 {
+				res.Finding = &sim.Finding{Property: Starvation, Step: res.Steps,
+					Message: fmt.Sprintf("%s called Acquire at step %d and waited %d steps while others entered %d critical sections; it never entered", names[id], waitStep[id], res.Steps-waitStep[id], entries-from)}
+				break
+			}
+		}
+	}
 	if res.Finding == nil {
 		want := uint64(len(w.infos) * acquires)
 		if got := nic.Peek(counter); got != want {
@@ -330,7 +399,17 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 				Message: fmt.Sprintf("the counter ends at %d after %d critical sections", got, want)}
 		}
 	}
-	ex := Execution{Result: res, Names: names, History: hist, Final: nic.Fingerprint()}
+	ex := Execution{Result: res, Names: names, History: hist, Final: nic.Fingerprint(), MaxBypass: maxBypass}
+	// Histories are checked when nothing else broke (to find what the other
+	// properties miss) and in every recorded execution (to draw the history of
+	// a counterexample).
+	if w.cfg.Linearizability && !res.Abandoned && (res.Finding == nil || record) {
+		lin := CheckLinearizability(hist, LinOptions{Names: names, Timeout: linTimeout})
+		ex.Lin = &lin
+		if lin.Verdict == LinIllegal && res.Finding == nil {
+			ex.Finding = &sim.Finding{Property: Linearizability, Step: res.Steps, Message: "the lock history is not linearizable: " + lin.Reason}
+		}
+	}
 	for _, o := range res.Chosen {
 		ex.Choices = append(ex.Choices, describe(o, names, nic))
 	}

@@ -62,6 +62,18 @@ type checkResult struct {
 	// Preemptions (dfs with a violation): the fewest preemptions of any
 	// violating execution, found by iterative deepening.
 	Preemptions *int `json:"preemptions,omitempty"`
+	// Fairness: the most critical sections of others one thread waited through
+	// (max_bypass), the bound the algorithm derives for this shape (0: none),
+	// and a replay of an execution that exceeded it.
+	// HistoryHTML: porcupine's drawing of the counterexample's illegal lock
+	// history, next to its replay file.
+	HistoryHTML string `json:"history_html,omitempty"`
+	// LinUnknown: histories whose linearizability check timed out.
+	LinUnknown   int    `json:"lin_unknown,omitempty"`
+	MaxBypass    int    `json:"max_bypass"`
+	BypassBound  int    `json:"bypass_bound"`
+	BypassReplay string `json:"bypass_replay,omitempty"`
+	bypassMsg    string
 	// Shard i/n: this row ran schedules FirstSchedule … FirstSchedule+n-1 of
 	// the campaign of CampaignSchedules schedules ("0/1": all of it). Empty in
 	// the rows of rdmasim merge.
@@ -122,6 +134,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		outDir      = fs.String("out", "rdmasim-replays", "directory for replay files of counterexamples")
 		maxFindings = fs.Int("max-findings", 20, "violating schedules to collect per algorithm before reporting the shortest")
 		progress    = fs.Bool("progress", true, "show progress on standard error when it is a terminal")
+		linz        = fs.Bool("linearizability", true, "check every execution's lock history with porcupine (and draw an illegal one next to its replay file)")
 		workers     = fs.Int("workers", 0, "schedules run in parallel on this many cores (0: all); results do not depend on it")
 		shardSpec   = fs.String("shard", "0/1", "run shard i/n of the campaign only: schedules i*S/n … (i+1)*S/n-1 of --schedules S (0 ≤ i < n); rdmasim merge combines the shards' --format json outputs")
 	)
@@ -174,7 +187,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("check: --threads %q: %v", *threads, err)
 	}
-	cfg := checker.Config{Nodes: *nodes, Threads: counts, Home: *home, Acquires: *acquires,
+	cfg := checker.Config{Nodes: *nodes, Threads: counts, Home: *home, Acquires: *acquires, Linearizability: *linz,
 		Scope: *scope, FailedCASWritesBack: *writeBack, StepBound: *stepBound}
 	if err := cfg.Validate(); err != nil {
 		return usagef("check: %v", err)
@@ -221,6 +234,16 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, sh shard, seed uint64, depth, maxFindings, workers, preemptions, maxExec int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
 	start := time.Now()
 	lock := factory(a, opts)
+	if a.BypassBound != nil {
+		infos, _ := cfg.ThreadInfos()
+		local := 0
+		for _, in := range infos {
+			if in.Local {
+				local++
+			}
+		}
+		cfg.BypassBound = a.BypassBound(local, len(infos)-local, opts.options())
+	}
 	r := checkResult{Algorithm: a.Name, Config: cfg.String(), Settings: cfg, Strategy: strategy, Seed: seed,
 		Verdict: "ok", Options: opts, MaxFindings: maxFindings}
 	progress := func(format string, args ...any) {}
@@ -233,7 +256,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 			}
 		}
 	}
-	var cx *checker.Counterexample
+	var cx, bypass *checker.Counterexample
 	runCfg := cfg // the configuration the counterexample replays under
 	if strategy == "dfs" {
 		x := checker.Exploration{Config: cfg, Lock: lock, Preemptions: preemptions, MaxExecutions: maxExec,
@@ -248,6 +271,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 			return r, usagef("check %s: %v", a.Name, err)
 		}
 		runCfg, cx = rep.Config, rep.Shortest
+		r.MaxBypass, bypass = rep.MaxBypass, rep.Bypass
 		r.Settings, r.Config = runCfg, runCfg.String()
 		r.Complete, r.Executions, r.Pruned, r.Schedules, r.Findings, r.Steps = rep.Complete, rep.Executions, rep.Pruned, rep.Executions, rep.Findings, rep.Steps
 		if cx != nil {
@@ -281,6 +305,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 			return r, usagef("check %s: %v", a.Name, err)
 		}
 		cx = rep.Shortest
+		r.MaxBypass, bypass, r.LinUnknown = rep.MaxBypass, rep.Bypass, rep.LinUnknown
 		r.Schedules, r.Executions, r.Findings, r.Steps = rep.Schedules, rep.Schedules, rep.Findings, rep.Steps
 		r.Shard, r.FirstSchedule, r.CampaignSchedules = sh.String(), sh.first, sh.total
 		if strategy == checker.StrategyPCT {
@@ -311,6 +336,21 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 			return r, fmt.Errorf("saving the counterexample: %v", err)
 		}
 		r.Replay = path
+		if lin := cx.Execution.Lin; lin != nil && lin.Verdict == checker.LinIllegal {
+			html := strings.TrimSuffix(path, ".json") + ".history.html"
+			if err := lin.WriteHTML(html); err != nil {
+				return r, fmt.Errorf("drawing the history: %v", err)
+			}
+			r.HistoryHTML = html
+		}
+	}
+	r.BypassBound = cfg.BypassBound
+	if bypass != nil {
+		path := filepath.Join(outDir, fmt.Sprintf("%s-bypass-bound-%s-seed%d-s%d.json", a.Name, strategy, seed, bypass.Schedule))
+		if err := saveReplay(path, a.Name, opts, runCfg, strategy, seed, bypass); err != nil {
+			return r, fmt.Errorf("saving the bypass counterexample: %v", err)
+		}
+		r.BypassReplay, r.bypassMsg = path, bypass.Finding.Message
 	}
 	r.AsExpected = r.Expected == "" || r.Verdict == r.Expected
 	r.Seconds = time.Since(start).Seconds()
@@ -341,6 +381,17 @@ func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy 
 	return rf.Save(path)
 }
 
+// bypassText is the BYPASS column: the maximum observed, against the bound.
+func (r checkResult) bypassText() string {
+	switch {
+	case r.BypassReplay != "":
+		return fmt.Sprintf("%d > %d EXCEEDED", r.MaxBypass, r.BypassBound)
+	case r.BypassBound > 0:
+		return fmt.Sprintf("%d ≤ %d", r.MaxBypass, r.BypassBound)
+	}
+	return fmt.Sprint(r.MaxBypass)
+}
+
 func printResults(w io.Writer, results []checkResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	sharded := false
@@ -355,9 +406,9 @@ func printResults(w io.Writer, results []checkResult) {
 		exhaustive = exhaustive || r.Strategy == "dfs"
 	}
 	if exhaustive {
-		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tEXECUTIONS\tCOMPLETE\tSTEPS\tSECONDS")
+		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tBYPASS\tEXECUTIONS\tCOMPLETE\tSTEPS\tSECONDS")
 	} else {
-		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tSCHEDULES\tSTEPS\tSECONDS")
+		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tBYPASS\tSCHEDULES\tSTEPS\tSECONDS")
 	}
 	for _, r := range results {
 		if sharded {
@@ -379,10 +430,10 @@ func printResults(w io.Writer, results []checkResult) {
 			if r.Complete {
 				complete = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d (+%d pruned)\t%s\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.Executions, r.Pruned, complete, r.Steps, r.Seconds)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d (+%d pruned)\t%s\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.bypassText(), r.Executions, r.Pruned, complete, r.Steps, r.Seconds)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.Schedules, r.Steps, r.Seconds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.bypassText(), r.Schedules, r.Steps, r.Seconds)
 	}
 	tw.Flush()
 	for _, r := range results {
@@ -403,6 +454,14 @@ func printResults(w io.Writer, results []checkResult) {
 			fmt.Fprintf(w, "  (%s)\n", r.note)
 		}
 		fmt.Fprintf(w, "replay: rdmasim replay %s\n", r.Replay)
+		if r.HistoryHTML != "" {
+			fmt.Fprintf(w, "lock history (porcupine): %s\n", r.HistoryHTML)
+		}
+	}
+	for _, r := range results {
+		if r.BypassReplay != "" {
+			fmt.Fprintf(w, "\n%s: bypass bound %d exceeded: %s\nreplay: rdmasim replay %s\n", r.Algorithm, r.BypassBound, r.bypassMsg, r.BypassReplay)
+		}
 	}
 }
 
