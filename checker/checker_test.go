@@ -402,3 +402,24 @@ func TestStarvation(t *testing.T) {
 	}
 	t.Log(ex.Finding)
 }
+
+// TestDecisiveDecision: in the naive spinlock's counterexample, the decision
+// that made the difference is the host CAS landing inside the RDMA CAS: running
+// the NIC's write first instead avoids the violation.
+func TestDecisiveDecision(t *testing.T) {
+	lock := lockOf(t, "spin-naive", algorithms.Options{})
+	rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: checker.StrategyRandom, Schedules: 1000, Seed: 1}.Run()
+	if err != nil || rep.Shortest == nil {
+		t.Fatal(err, rep.Shortest)
+	}
+	cx := rep.Shortest
+	k, err := checker.DecisiveDecision(checker.DefaultConfig(), lock, cx.Decisions, cx.Finding.Property)
+	if err != nil || k < 0 {
+		t.Fatalf("decisive decision %d, %v", k, err)
+	}
+	chosen := cx.Execution.Choices[k]
+	t.Logf("decision %d of %d: %s", k+1, len(cx.Decisions), chosen)
+	if !strings.Contains(chosen, "n0/t0 CAS") && !strings.Contains(chosen, "NIC write") {
+		t.Errorf("decisive decision %q: want the host CAS or the NIC write of the RDMA CAS", chosen)
+	}
+}

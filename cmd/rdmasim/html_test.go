@@ -49,7 +49,7 @@ func TestReplayHTML(t *testing.T) {
 	}
 	s := string(data)
 	for _, want := range []string{"spin-naive: mutual exclusion", "violation: <b>mutual exclusion</b>", "2n threads=[1 2] home=0 acq=2 hca",
-		"NIC n0", "n0/t0", "n1/t1", "nic-atomic-read", "cs-enter", "choice ", "not determined for this trace"} {
+		"NIC n0", "n0/t0", "n1/t1", "nic-atomic-read", "cs-enter", "choice ", "&#x2605; decisive</span>", "tr id=\"e"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -103,7 +103,12 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	choices, eventOf := decisionEvents(cfg, factory(a, opts), decisions, ex.Trace)
-	_ = eventOf // eventOf[k]: the event decision k chose, -1 where not known
+	decisive := -1
+	if k, err := checker.DecisiveDecision(cfg, factory(a, opts), decisions, ex.Finding.Property); err != nil {
+		return fmt.Errorf("replay: finding the decisive decision: %v", err)
+	} else if k >= 0 {
+		decisive = eventOf[k]
+	}
 	page := traces.Page{
 		Title:     rf.Algorithm + ": " + ex.Finding.Property,
 		Algorithm: rf.Algorithm,
@@ -113,9 +118,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 		Names:     ex.Names,
 		Events:    ex.Trace,
 		Choices:   choices,
-		// The decisive decision is not analysed yet. Once decision k is known
-		// to be the one that made the difference: Decisive: eventOf[k].
-		Decisive: -1,
+		Decisive:  decisive,
 	}
 	if err := page.Save(*htmlPath); err != nil {
 		return fmt.Errorf("replay: --html: %v", err)
