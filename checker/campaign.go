@@ -137,9 +137,9 @@ func (c Campaign) Run() (Report, error) {
 		steps      int
 		bypass     int
 		linUnknown bool
-		finding   *sim.Finding
-		decisions []sim.Decision
-		err       error
+		finding    *sim.Finding
+		decisions  []sim.Decision
+		err        error
 	}
 	results := make([]outcome, batchMax)
 	scratches := make([]scratch, workers)
