@@ -113,3 +113,54 @@ type (
 	rdmaSetup = rdma.Setup
 	rdmaLock  = rdma.Lock
 )
+
+// BenchmarkDFSALock1Host2Remote explores alock (budgets 1), 1 host + 2 remote
+// threads, 1 acquire each, to completion with partial-order reduction: the time
+// per op is the time to "complete".
+func BenchmarkDFSALock1Host2Remote(b *testing.B) {
+	benchDFS(b, "alock", hostPlusTwoRemote(1))
+}
+
+// BenchmarkDFSMCS1Host2Remote is the same for mcs.
+func BenchmarkDFSMCS1Host2Remote(b *testing.B) {
+	benchDFS(b, "mcs", hostPlusTwoRemote(1))
+}
+
+func benchDFS(b *testing.B, name string, cfg checker.Config) {
+	a, _ := algorithms.Lookup(name)
+	lock := func(s rdmaSetup) (rdmaLock, error) {
+		return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+	}
+	var execs int
+	for b.Loop() {
+		rep, err := checker.Exploration{Config: cfg, Lock: lock, Preemptions: -1}.Run()
+		if err != nil || !rep.Complete || rep.Shortest != nil {
+			b.Fatal(err, rep.Complete, rep.Shortest)
+		}
+		execs += rep.Executions + rep.Pruned
+	}
+	b.ReportMetric(float64(execs)/b.Elapsed().Seconds(), "executions/s")
+	b.ReportMetric(float64(execs)/float64(b.N), "executions")
+}
+
+// BenchmarkShortestCounterexample: iterative deepening (preemptions, then
+// length) to the shortest counterexample of each naive lock, 1 host + 2 remote
+// threads, 1 acquire each.
+func BenchmarkShortestCounterexample(b *testing.B) {
+	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
+		a, _ := algorithms.Lookup(name)
+		lock := func(s rdmaSetup) (rdmaLock, error) { return a.New(s, algorithms.Options{}) }
+		b.Run(name, func(b *testing.B) {
+			var d checker.Deepening
+			for b.Loop() {
+				var err error
+				d, err = checker.ShortestCounterexample(hostPlusTwoRemote(1), lock, 5, 1_000_000)
+				if err != nil || d.Shortest == nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(d.Shortest.Execution.Trace)), "events")
+			b.ReportMetric(float64(d.Preemptions), "preemptions")
+		})
+	}
+}
