@@ -282,11 +282,11 @@ func checkIdle(t *testing.T, w *world) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock"}
+	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence"}
 	if got := algorithms.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
-	safe := map[string]bool{"spin": true, "mcs": true, "alock": true}
+	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true}
 	for i, a := range algorithms.All() {
 		if a.Name != want[i] {
 			t.Errorf("All()[%d].Name = %q, want %q", i, a.Name, want[i])
@@ -398,12 +398,13 @@ func TestLayout(t *testing.T) {
 // misclassifiedMisuse says, for a thread on node 1 that the workload classifies as local,
 // whether the algorithm makes it issue CPU operations on the home's words.
 var misclassifiedMisuse = map[string]bool{
-	"spin":         false, // loopback: ignores the classification
-	"spin-naive":   true,
-	"mcs":          false,
-	"mcs-naive":    true,
-	"ticket-naive": true,
-	"alock":        true,
+	"spin":          false, // loopback: ignores the classification
+	"spin-naive":    true,
+	"mcs":           false,
+	"mcs-naive":     true,
+	"ticket-naive":  true,
+	"alock":         true,
+	"alock-nofence": true,
 }
 
 // TestMisclassifiedLocal: the host path is chosen by ThreadInfo.Local alone, so a
@@ -654,11 +655,12 @@ func ExampleLookup() {
 	}
 	// Output:
 	// alock expected safe: true
-	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock)
+	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence)
 	// spin         safe
 	// spin-naive   violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)
 	// mcs          safe
 	// mcs-naive    violation: mutual exclusion or deadlock (two owners, or a hand-off that never arrives)
 	// ticket-naive violation: mutual exclusion or deadlock (a ticket issued twice, or lost)
 	// alock        safe
+	// alock-nofence safe
 }

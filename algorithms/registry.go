@@ -43,8 +43,9 @@ type Algorithm struct {
 }
 
 // All returns every registered algorithm, in this fixed order: spin, spin-naive,
-// mcs, mcs-naive, ticket-naive, alock (each safe lock before its naive twin, ALock
-// last). The slice is fresh on every call.
+// mcs, mcs-naive, ticket-naive, alock, alock-nofence (each safe lock before its
+// naive twin, ALock and its TSO-broken variant last). The slice is fresh on every
+// call.
 func All() []Algorithm {
 	return []Algorithm{
 		{
@@ -95,6 +96,15 @@ func All() []Algorithm {
 			ExpectSafe:  true,
 			Expect:      "safe",
 			New:         newALock,
+			BypassBound: alockBypassBound,
+		},
+		{
+			Name:        "alock-nofence",
+			Description: "ALock with a plain store instead of XCHG in the local Peterson step: safe under SC, broken under x86-TSO (cpu=tso)",
+			Origin:      "this project: ALock minus the store-load fence its local path relies on",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newALockNoFence,
 			BypassBound: alockBypassBound,
 		},
 	}

@@ -147,7 +147,9 @@ func (c Campaign) Run() (Report, error) {
 		seed := ScheduleSeed(c.Seed, c.FirstSchedule+i)
 		var ch sim.Chooser
 		if c.Strategy == StrategyPCT {
-			ch = sim.NewPCT(seed, threads, depth, k)
+			// Store buffers under TSO are agents with ids after the
+			// threads': give them priorities of their own too.
+			ch = sim.NewPCT(seed, 2*threads, depth, k)
 		} else {
 			ch = sim.NewRandom(seed)
 		}

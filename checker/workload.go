@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -49,7 +50,11 @@ type Config struct {
 	FailedCASWritesBack bool `json:"failed_cas_writes_back,omitempty"`
 	// Arbitration of NIC atomics waiting for one address: fifo (default) or any.
 	Arbitration string `json:"arbitration,omitempty"`
-	StepBound   int    `json:"step_bound"` // 0: DefaultStepBound
+	// Knobs sets any other knob of the model by name (nicmodel.Knobs):
+	// "cpu": "tso", "nic-writes": "excluded", "ordering", "fence", "placement",
+	// "lanes".
+	Knobs     map[string]string `json:"knobs,omitempty"`
+	StepBound int               `json:"step_bound"` // 0: DefaultStepBound
 	// TreatAsLocal and TreatAsRemote override the locality classification the
 	// lock is given (normally: a thread is local iff it runs on Home), by thread id.
 	TreatAsLocal  []int `json:"treat_as_local,omitempty"`
@@ -119,12 +124,34 @@ func (c Config) Validate() error {
 	if _, err := nicmodel.ParseArbitration(c.Arbitration); err != nil {
 		return err
 	}
+	if _, err := c.nicConfig(); err != nil {
+		return err
+	}
 	for _, id := range append(slices.Clone(c.TreatAsLocal), c.TreatAsRemote...) {
 		if id < 0 || id >= total {
 			return fmt.Errorf("thread %d does not exist (threads 0 … %d)", id, total-1)
 		}
 	}
 	return nil
+}
+
+// nicConfig is the model configuration c asks for.
+func (c Config) nicConfig() (nicmodel.Config, error) {
+	scope, err := nicmodel.ParseScope(c.scopeName())
+	if err != nil {
+		return nicmodel.Config{}, err
+	}
+	arb, err := nicmodel.ParseArbitration(c.Arbitration)
+	if err != nil {
+		return nicmodel.Config{}, err
+	}
+	n := nicmodel.Config{Nodes: c.Nodes, Scope: scope, FailedCASWritesBack: c.FailedCASWritesBack, Arbitration: arb}
+	for _, k := range slices.Sorted(maps.Keys(c.Knobs)) {
+		if err := n.Set(k, c.Knobs[k]); err != nil {
+			return nicmodel.Config{}, err
+		}
+	}
+	return n, nil
 }
 
 func (c Config) scopeName() string {
@@ -150,6 +177,9 @@ func (c Config) String() string {
 	}
 	if c.Arbitration == "any" {
 		s += " arbitration=any"
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Knobs)) {
+		s += " " + k + "=" + c.Knobs[k]
 	}
 	if len(c.TreatAsLocal) > 0 {
 		s += fmt.Sprintf(" as-local=%v", c.TreatAsLocal)
@@ -276,10 +306,8 @@ func newWorkload(cfg Config, newLock LockFactory) (*workload, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	scope, _ := nicmodel.ParseScope(cfg.scopeName())
-	arb, _ := nicmodel.ParseArbitration(cfg.Arbitration)
-	w := &workload{cfg: cfg, newLock: newLock, bound: cfg.StepBound,
-		nicCfg: nicmodel.Config{Nodes: cfg.Nodes, Scope: scope, FailedCASWritesBack: cfg.FailedCASWritesBack, Arbitration: arb}}
+	nicCfg, _ := cfg.nicConfig()
+	w := &workload{cfg: cfg, newLock: newLock, bound: cfg.StepBound, nicCfg: nicCfg}
 	if w.bound == 0 {
 		w.bound = DefaultStepBound
 	}
@@ -418,16 +446,5 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 
 // describe names a scheduling option for a reader: thread, operation, word.
 func describe(o sim.Option, names []string, nic *nicmodel.NIC) string {
-	s := names[o.Thread]
-	if o.Wake {
-		return s + " wakes early"
-	}
-	s += " " + o.Op.String() + " " + o.Addr.String()
-	if l := nic.Label(o.Addr); l != "" {
-		s += " /*" + l + "*/"
-	}
-	if (o.Op == rdma.OpRCAS || o.Op == rdma.OpRFAA) && nic.Config().Scope == nicmodel.ScopeHCA {
-		s += [...]string{" (NIC read)", " (NIC write)", " (arrives at the NIC)"}[o.Ref]
-	}
-	return s
+	return nic.Describe(o, names)
 }

@@ -42,7 +42,8 @@ func ParseScope(s string) (Scope, error) {
 	return 0, fmt.Errorf("unknown atomic scope %q (want hca or glob)", s)
 }
 
-// Config holds the model's knobs.
+// Config holds the model's knobs (see Knobs for their names as Set takes them).
+// The zero value of every knob is its default.
 type Config struct {
 	Nodes int
 	Scope Scope
@@ -52,6 +53,20 @@ type Config struct {
 	FailedCASWritesBack bool
 	// Arbitration of NIC atomics waiting for one address.
 	Arbitration Arbitration
+	// NICWritesExcluded: a NIC WRITE (and a READ response landing) on an
+	// address waits while a NIC atomic holds it, between the atomic's read and
+	// write. By default it does not wait (RDMA^TSO_RMW).
+	NICWritesExcluded bool
+	// Ordering between the requests of one QP.
+	Ordering Ordering
+	// Fence is what a fenced request waits for.
+	Fence FenceStrength
+	// Placement is the order of one message's words.
+	Placement Placement
+	// CPU is the host CPUs' memory model.
+	CPU CPUModel
+	// Lanes is the number of QPs of a thread to each target node (0 means 1).
+	Lanes int
 }
 
 // Arbitration is the order in which a NIC's atomic unit serves atomics waiting
@@ -110,35 +125,128 @@ const (
 	phaseArrive = 2 // posted, not yet in the atomic unit's queue (FIFO arbitration)
 )
 
-// inflight is a thread's issued operation and how far its events have got.
+// The Refs of a posted request's events (a NIC atomic's are its phases). A
+// plain NIC write has Ref 0: excluded from atomics (Config.NICWritesExcluded)
+// it takes part in the address's atomic lock like an atomic's read half.
+const (
+	refPlace      = 0 // a WRITE's word lands at the target; a READ's response lands locally
+	refCompletion = 3
+	refSource     = 4 // the NIC reads a WRITE's source word
+	refFetch      = 5 // the NIC reads the target for a READ
+)
+
+// MaxLanes bounds Config.Lanes.
+const MaxLanes = 64
+
+// inflight is a thread's own operation and how far its events have got.
 type inflight struct {
 	op      *sim.Op
-	active  bool
+	active  bool   // the operation has events to fire
+	blocked uint8  // waiting without events of its own: blockFence, blockWait, blockCompletion
 	phase   uint8  // NIC atomic under ScopeHCA: phaseArrive, phaseRead or phaseWrite
 	readVal uint64 // NIC atomic: what its read saw
 	left    uint64 // RReadN: bit i set while word i is not read yet
+	req     *request
 }
+
+const (
+	blockNone       = iota
+	blockFence      // Fence under TSO: until the store buffer has drained
+	blockWait       // Wait: until the request completes
+	blockCompletion // a blocking verb whose events are done: until the earlier requests of its QP complete
+)
 
 // NIC is host memory of every node plus the NICs in front of it. It implements
 // sim.Model.
 type NIC struct {
-	cfg    Config
-	nodes  []node
-	obs    sim.Observer
-	flight []inflight
-	locked []rdma.Ptr // addresses whose NIC atomic lock is held
-	queue  []queued   // FIFO arbitration: atomics that arrived and wait to read, in arrival order
+	cfg      Config
+	nodes    []node
+	obs      sim.Observer
+	nthreads int // the engine's thread count: agent ids start there
+	flight   []inflight
+	locked   []rdma.Ptr // addresses whose NIC atomic lock is held
+	queue    []queued   // FIFO arbitration: atomics that arrived and wait to read, in arrival order
+	// Asynchronous state, empty unless verbs are posted or CPUs are TSO.
+	ts     []tstate   // by thread
+	agents []agentRef // by agent id - 2*nthreads: the word of a posted request
+	active []*request // posted requests not yet completed, in posting order over all threads
+	busy   int        // buffered stores and outstanding requests, over all threads
 }
 
 type queued struct {
 	addr   rdma.Ptr
-	thread int32
+	thread int32 // the option's Thread: a thread, or a posted atomic's agent
 }
+
+// tstate is a thread's asynchronous state.
+type tstate struct {
+	buf     []bufEntry // TSO store buffer, oldest first
+	stored  uint64     // stores put into the buffer so far
+	flushed uint64     // stores drained to memory so far
+	qps     []qpState
+	reqs    []*request // every request posted, by handle-1
+	pending int        // posted requests not yet completed
+}
+
+type bufEntry struct {
+	addr rdma.Ptr
+	val  uint64
+}
+
+// qpState is one QP of a thread: requests in flight and its completion queue.
+type qpState struct {
+	qp       rdma.QP
+	pending  []*request // posted, not completed, in posting order
+	cq       []rdma.Req // completed, not yet polled, in completion (= posting) order
+	produced uint64     // completions so far: the value of the CQ's pseudo-word
+}
+
+type agentRef struct {
+	req  *request
+	word int
+}
+
+// request is a posted work request.
+type request struct {
+	owner    int32
+	agent    int32 // agent of word 0; word i is agent+i
+	id       rdma.Req
+	kind     rdma.Op // OpRRead (READ, any number of words), OpRWrite, OpRCAS, OpRFAA
+	qp       rdma.QP
+	fenced   bool
+	remote   rdma.Ptr // the words at the target
+	local    rdma.Ptr // READ: destination buffer; WRITE: source buffer (0: inline value a)
+	words    int
+	a, b     uint64
+	doorbell uint64  // TSO: stores of the owner that must drain before the NIC sees the request
+	stage    []uint8 // per word: events done (0, 1, 2 = data done, 3 = completion, word 0 only)
+	vals     []uint64
+	phase    uint8 // atomic under hca
+	readVal  uint64
+	left     int // words whose data is not done
+	complete bool
+	result   uint64
+}
+
+func (r *request) atomic() bool { return r.kind == rdma.OpRCAS || r.kind == rdma.OpRFAA }
+
+// Access kinds of a NIC event, for the ordering rules.
+const (
+	accSrc    = iota // reads a WRITE's local source
+	accFetch         // reads the target for a READ
+	accPlace         // writes the target for a WRITE
+	accLand          // writes a READ's response into the local buffer
+	accARead         // an atomic's arrival or read half
+	accAWrite        // an atomic's write half (under glob: the whole atomic)
+)
 
 // New returns a model with cfg.Nodes nodes of empty memory.
 func New(cfg Config) (*NIC, error) {
 	if cfg.Nodes < 1 || cfg.Nodes > 1<<16 {
 		return nil, fmt.Errorf("nodes = %d: want 1 … 65536", cfg.Nodes)
+	}
+	if cfg.Lanes < 0 || cfg.Lanes > MaxLanes {
+		return nil, fmt.Errorf("lanes = %d: want 1 … %d", cfg.Lanes, MaxLanes)
 	}
 	n := &NIC{cfg: cfg, nodes: make([]node, cfg.Nodes), flight: make([]inflight, 0, 8)}
 	for i := range n.nodes {
@@ -161,6 +269,12 @@ func (n *NIC) Reset() {
 	n.locked = n.locked[:0]
 	n.queue = n.queue[:0]
 	n.obs = nil
+	for i := range n.ts {
+		t := &n.ts[i]
+		t.buf, t.qps, t.reqs = t.buf[:0], t.qps[:0], t.reqs[:0]
+		t.stored, t.flushed, t.pending = 0, 0, 0
+	}
+	n.agents, n.active, n.busy = n.agents[:0], n.active[:0], 0
 }
 
 // Fingerprint hashes every node's memory (FNV-1a): two executions that end with
@@ -214,12 +328,22 @@ func (n *NIC) Init(p rdma.Ptr, v uint64) error {
 	return nil
 }
 
-// Peek implements sim.Model.
-func (n *NIC) Peek(p rdma.Ptr) uint64 { return n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes] }
+// Peek implements sim.Model: the word's value in memory (not in any store
+// buffer).
+func (n *NIC) Peek(p rdma.Ptr) uint64 {
+	if isCQ(p) {
+		return 0
+	}
+	return n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
+}
 
 // Label implements sim.Model: the allocation's label, with the word's index when
 // the allocation has several words.
 func (n *NIC) Label(p rdma.Ptr) string {
+	if isCQ(p) {
+		th, q := decodeCQ(p)
+		return fmt.Sprintf("cq of t%d %v", th, q)
+	}
 	if p.Node() >= len(n.nodes) {
 		return ""
 	}
@@ -258,28 +382,131 @@ func (n *NIC) check(p rdma.Ptr, words int) error {
 }
 
 // Attach implements sim.Model.
-func (n *NIC) Attach(obs sim.Observer) { n.obs = obs }
+func (n *NIC) Attach(obs sim.Observer) {
+	n.obs = obs
+	n.nthreads = obs.ThreadCount()
+}
+
+// tstate returns th's asynchronous state.
+func (n *NIC) tstate(th int) *tstate {
+	for len(n.ts) <= th {
+		n.ts = append(n.ts, tstate{})
+	}
+	return &n.ts[th]
+}
+
+// findQP returns th's QP q, or nil if th never posted on it.
+func (n *NIC) findQP(th int, q rdma.QP) *qpState {
+	if th >= len(n.ts) {
+		return nil
+	}
+	t := &n.ts[th]
+	for i := range t.qps {
+		if t.qps[i].qp == q {
+			return &t.qps[i]
+		}
+	}
+	return nil
+}
+
+// qpOf returns th's QP q, creating it.
+func (n *NIC) qpOf(th int, q rdma.QP) *qpState {
+	if s := n.findQP(th, q); s != nil {
+		return s
+	}
+	t := n.tstate(th)
+	t.qps = append(t.qps, qpState{qp: q})
+	return &t.qps[len(t.qps)-1]
+}
+
+// cqAddr is the pseudo-word standing for th's completion queue of q: its value
+// is the number of completions q has produced. Its offset is odd, so it is never
+// a word of memory. Polling reads it and a completion writes it, which makes
+// the two dependent for a partial-order reduction and lets a polling loop park.
+func cqAddr(th int, q rdma.QP) rdma.Ptr {
+	return rdma.MakePtr(q.Node, uint64(th)<<24|uint64(q.Lane)<<4|1)
+}
+
+func isCQ(p rdma.Ptr) bool { return p.Offset()%rdma.WordBytes != 0 }
+
+func decodeCQ(p rdma.Ptr) (int, rdma.QP) {
+	off := p.Offset()
+	return int(off >> 24), rdma.QP{Node: p.Node(), Lane: int(off>>4) & 0xfffff}
+}
+
+func (n *NIC) checkQP(q rdma.QP) error {
+	switch {
+	case q.Node < 0 || q.Node >= len(n.nodes):
+		return fmt.Errorf("%v: node %d does not exist", q, q.Node)
+	case q.Lane < 0 || q.Lane >= n.cfg.lanes():
+		return fmt.Errorf("%v: lane %d does not exist (lanes: %d)", q, q.Lane, n.cfg.lanes())
+	}
+	return nil
+}
 
 // Issue implements sim.Model.
-func (n *NIC) Issue(th *sim.Thread, op *sim.Op) error {
+func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
+	id := th.ID()
+	for len(n.flight) <= id {
+		n.flight = append(n.flight, inflight{})
+	}
+	f := &n.flight[id]
+	switch {
+	case op.Post:
+		return true, n.post(th, op)
+	case op.Kind == rdma.OpPoll:
+		if err := n.checkQP(op.QP); err != nil {
+			return false, fmt.Errorf("Poll: %v", err)
+		}
+		*f = inflight{op: op, active: true}
+		return false, nil
+	case op.Kind == rdma.OpWait:
+		var r *request
+		if id < len(n.ts) && op.Req >= 1 && int(op.Req) <= len(n.ts[id].reqs) {
+			r = n.ts[id].reqs[op.Req-1]
+		}
+		if r == nil {
+			return false, fmt.Errorf("Wait(%d): the thread posted no such request", op.Req)
+		}
+		if r.complete {
+			op.Result = r.result
+			return true, nil
+		}
+		*f = inflight{op: op, blocked: blockWait, req: r}
+		return false, nil
+	case op.Kind == rdma.OpFence:
+		if n.cfg.CPU != CPUTSO || id >= len(n.ts) || len(n.ts[id].buf) == 0 {
+			return true, nil
+		}
+		*f = inflight{op: op, blocked: blockFence}
+		return false, nil
+	}
 	words := 1
 	if op.Kind == rdma.OpRReadN {
 		words = len(op.Buf)
 		if words < 1 || words > MaxReadWords {
-			return fmt.Errorf("RReadN of %d words at %s: want 1 … %d", words, op.Addr, MaxReadWords)
+			return false, fmt.Errorf("RReadN of %d words at %s: want 1 … %d", words, op.Addr, MaxReadWords)
 		}
 	}
 	if err := n.check(op.Addr, words); err != nil {
-		return fmt.Errorf("%v: %v", op.Kind, err)
+		return false, fmt.Errorf("%v: %v", op.Kind, err)
 	}
 	if op.Kind.IsCPU() && op.Addr.Node() != th.Node() {
-		return fmt.Errorf("CPU %v on %s%s, memory of node %d, from a thread on node %d: a CPU operation reaches only its own node (mis-classified locality?)",
+		return false, fmt.Errorf("CPU %v on %s%s, memory of node %d, from a thread on node %d: a CPU operation reaches only its own node (mis-classified locality?)",
 			op.Kind, op.Addr, n.labelSuffix(op.Addr), op.Addr.Node(), th.Node())
 	}
-	for len(n.flight) <= th.ID() {
-		n.flight = append(n.flight, inflight{})
+	if op.Kind == rdma.OpStore && n.cfg.CPU == CPUTSO {
+		old := n.View(id, op.Addr)
+		t := n.tstate(id)
+		t.buf = append(t.buf, bufEntry{op.Addr, op.A})
+		t.stored++
+		n.busy++
+		if n.obs.Recording() {
+			n.record(&traces.Event{Thread: id, Kind: traces.CPU, Op: rdma.OpStore, Addr: op.Addr, Wrote: op.A, HasWrite: true, Note: "into its store buffer"})
+		}
+		n.obs.Stored(id, op.Addr, old, op.A)
+		return true, nil
 	}
-	f := &n.flight[th.ID()]
 	*f = inflight{op: op, active: true}
 	if op.Kind == rdma.OpRReadN {
 		f.left = 1<<uint(words) - 1
@@ -287,20 +514,95 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) error {
 			f.left = ^uint64(0)
 		}
 	}
-	if (op.Kind == rdma.OpRCAS || op.Kind == rdma.OpRFAA) && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
+	if op.Kind.IsAtomic() && op.Kind.IsVerb() && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
 		f.phase = phaseArrive
+	}
+	return false, nil
+}
+
+// post puts a work request on one of th's QPs.
+func (n *NIC) post(th *sim.Thread, op *sim.Op) error {
+	id := th.ID()
+	kind, words := op.Kind, op.Words
+	if kind == rdma.OpRReadN {
+		kind = rdma.OpRRead
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("post %v on %v: %s", op.Kind, op.QP, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case kind != rdma.OpRRead && kind != rdma.OpRWrite && kind != rdma.OpRCAS && kind != rdma.OpRFAA:
+		return fail("not a verb")
+	case words < 1 || words > MaxReadWords:
+		return fail("%d words: want 1 … %d", words, MaxReadWords)
+	case (kind == rdma.OpRCAS || kind == rdma.OpRFAA) && words != 1:
+		return fail("an atomic is one word")
+	case kind == rdma.OpRRead && op.Local == 0:
+		return fail("a READ needs a destination buffer")
+	case kind == rdma.OpRWrite && op.Local == 0 && words != 1:
+		return fail("an inline WRITE is one word")
+	}
+	if err := n.checkQP(op.QP); err != nil {
+		return fail("%v", err)
+	}
+	if err := n.check(op.Addr, words); err != nil {
+		return fail("%v", err)
+	}
+	if op.Addr.Node() != op.QP.Node {
+		return fail("%s is on node %d, not on the QP's node %d", op.Addr, op.Addr.Node(), op.QP.Node)
+	}
+	if op.Local != 0 {
+		if err := n.check(op.Local, words); err != nil {
+			return fail("local buffer: %v", err)
+		}
+		if op.Local.Node() != th.Node() {
+			return fail("local buffer %s%s is on node %d, not on the thread's node %d", op.Local, n.labelSuffix(op.Local), op.Local.Node(), th.Node())
+		}
+	}
+	t := n.tstate(id)
+	r := &request{owner: int32(id), id: rdma.Req(len(t.reqs) + 1), kind: kind, qp: op.QP,
+		fenced: op.Flags&rdma.Fenced != 0, remote: op.Addr, local: op.Local, words: words,
+		a: op.A, b: op.B, left: words, stage: make([]uint8, words), vals: make([]uint64, words)}
+	if n.cfg.CPU == CPUTSO {
+		r.doorbell = t.stored
+	}
+	if kind == rdma.OpRWrite && op.Local == 0 {
+		r.stage[0], r.vals[0] = 1, op.A // inline: no source to read
+	}
+	if r.atomic() && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
+		r.phase = phaseArrive
+	}
+	r.agent = int32(2*n.nthreads + len(n.agents))
+	for w := range words {
+		n.agents = append(n.agents, agentRef{r, w})
+	}
+	t.reqs = append(t.reqs, r)
+	t.pending++
+	n.busy++
+	q := n.qpOf(id, op.QP)
+	q.pending = append(q.pending, r)
+	n.active = append(n.active, r)
+	op.Req = r.id
+	n.obs.Acted(id)
+	if n.obs.Recording() {
+		note := fmt.Sprintf("posts request %d on %v", r.id, op.QP)
+		if r.fenced {
+			note += ", fenced"
+		}
+		n.record(&traces.Event{Thread: id, Kind: traces.Mark, Op: op.Kind, Addr: op.Addr, Note: note})
 	}
 	return nil
 }
 
-// served reports whether th's atomic on p is at the head of p's queue.
-func (n *NIC) served(p rdma.Ptr, th int) bool {
+// served reports whether the atomic of option id on p is at the head of p's
+// queue.
+func (n *NIC) served(p rdma.Ptr, id int32) bool {
 	if n.cfg.Arbitration != ArbitrateFIFO {
 		return true
 	}
 	for _, q := range n.queue {
 		if q.addr == p {
-			return int(q.thread) == th
+			return q.thread == id
 		}
 	}
 	return false
@@ -316,9 +618,9 @@ func (n *NIC) waiting(p rdma.Ptr) bool {
 	return false
 }
 
-func (n *NIC) dequeue(p rdma.Ptr, th int) {
+func (n *NIC) dequeue(p rdma.Ptr, id int32) {
 	for i, q := range n.queue {
-		if q.addr == p && int(q.thread) == th {
+		if q.addr == p && q.thread == id {
 			n.queue = append(n.queue[:i], n.queue[i+1:]...)
 			return
 		}
@@ -350,6 +652,89 @@ func (n *NIC) unlock(p rdma.Ptr) {
 	}
 }
 
+func (n *NIC) ascending() bool {
+	return n.cfg.Placement == PlaceAscending && n.cfg.Ordering == OrderStrict
+}
+
+// excluded reports whether a plain NIC write to p must wait for a NIC atomic
+// that holds p.
+func (n *NIC) excluded(p rdma.Ptr) bool { return n.cfg.NICWritesExcluded && n.isLocked(p) }
+
+// writesPending reports whether request e has a write to p at the target still
+// to land.
+func (e *request) writesPending(p rdma.Ptr) bool {
+	switch {
+	case e.kind == rdma.OpRWrite:
+		if p < e.remote || p >= e.remote.Add(e.words) || p.Node() != e.remote.Node() {
+			return false
+		}
+		return e.stage[int(p-e.remote)/rdma.WordBytes] < 2
+	case e.atomic():
+		return p == e.remote && e.left > 0
+	}
+	return false
+}
+
+// qpBlocks reports whether the ordering rules hold back an event (access acc
+// to p) of a request with the given fence and atomicity, behind the earlier
+// requests of its QP.
+func (n *NIC) qpBlocks(earlier []*request, fenced, atomic bool, acc int, p rdma.Ptr) bool {
+	for _, e := range earlier {
+		if e.left == 0 {
+			continue // its data is all done: it holds back nothing
+		}
+		ea := e.atomic()
+		if fenced && (n.cfg.Fence == FenceStrong || e.kind == rdma.OpRRead || ea) {
+			return true // rule 2
+		}
+		strict := n.cfg.Ordering == OrderStrict || atomic || ea
+		switch acc {
+		case accFetch, accARead:
+			// Rule 1: read-after-write to the same bytes (dropped by unordered).
+			if (n.cfg.Ordering != OrderUnordered || atomic || ea) && e.writesPending(p) {
+				return true
+			}
+		case accPlace:
+			// Rules 1 and 5: WRITEs land in posting order (dropped by relaxed).
+			if strict && (e.kind == rdma.OpRWrite || ea) {
+				return true
+			}
+		case accAWrite:
+			if e.kind == rdma.OpRWrite || ea {
+				return true
+			}
+		case accLand:
+			// READ responses land in order too (rule 5).
+			if strict && e.kind == rdma.OpRRead {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// verbReady reports whether an event of th's blocking verb (posted fenced on
+// lane 0 of the target node's QP) may fire: under TSO its doorbell must have
+// drained from the store buffer, and the earlier requests of its QP must not
+// hold it back.
+func (n *NIC) verbReady(th int, f *inflight, acc int, p rdma.Ptr) bool {
+	return n.busy == 0 || n.verbReadySlow(th, f, acc, p)
+}
+
+func (n *NIC) verbReadySlow(th int, f *inflight, acc int, p rdma.Ptr) bool {
+	if th >= len(n.ts) {
+		return true
+	}
+	if n.cfg.CPU == CPUTSO && len(n.ts[th].buf) > 0 {
+		return false
+	}
+	q := n.findQP(th, rdma.QPTo(f.op.Addr.Node()))
+	if q == nil || len(q.pending) == 0 {
+		return true
+	}
+	return !n.qpBlocks(q.pending, true, f.op.Kind.IsAtomic(), acc, p)
+}
+
 // Enabled implements sim.Model.
 func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 	for th := range n.flight {
@@ -360,32 +745,161 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 		op := f.op
 		o := sim.Option{Thread: int32(th), Op: op.Kind, Addr: op.Addr}
 		switch op.Kind {
-		case rdma.OpLoad, rdma.OpRRead:
+		case rdma.OpLoad:
 			dst = append(dst, o)
+		case rdma.OpPoll:
+			o.Addr = cqAddr(th, op.QP)
+			dst = append(dst, o)
+		case rdma.OpRRead:
+			if n.verbReady(th, f, accFetch, op.Addr) {
+				dst = append(dst, o)
+			}
 		case rdma.OpRReadN:
 			for i := range len(op.Buf) {
-				if f.left&(1<<uint(i)) != 0 {
-					o.Ref, o.Addr = int32(i), op.Addr.Add(i)
+				if f.left&(1<<uint(i)) == 0 {
+					continue
+				}
+				if i > 0 && f.left&(1<<uint(i-1)) != 0 && n.ascending() {
+					continue
+				}
+				o.Ref, o.Addr = int32(i), op.Addr.Add(i)
+				if n.verbReady(th, f, accFetch, o.Addr) {
 					dst = append(dst, o)
 				}
 			}
 		case rdma.OpRCAS, rdma.OpRFAA:
+			// atomicOption, written out: this is the hot path of every
+			// campaign on a lock built on NIC atomics.
+			if n.busy > 0 {
+				if o, ok := n.atomicOption(o, f.phase, n.verbReadySlow(th, f, accARead, op.Addr), n.verbReadySlow(th, f, accAWrite, op.Addr)); ok {
+					dst = append(dst, o)
+				}
+				continue
+			}
 			switch {
 			case n.cfg.Scope == ScopeGlob:
 				o.Write = true
-				dst = append(dst, o)
 			case f.phase == phaseWrite:
 				o.Write, o.Lock, o.Ref = true, true, phaseWrite
-				dst = append(dst, o)
 			case f.phase == phaseArrive:
 				o.Lock, o.Ref = true, phaseArrive
-				dst = append(dst, o)
-			case !n.isLocked(op.Addr) && n.served(op.Addr, th):
+			case !n.isLocked(op.Addr) && n.served(op.Addr, int32(th)):
 				o.Lock = true
-				dst = append(dst, o)
+			default:
+				continue
 			}
-		default: // CPU writes and RMWs, RWrite
+			dst = append(dst, o)
+		case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
+			// Under TSO a locked instruction waits for the store buffer to drain.
+			if n.cfg.CPU == CPUTSO && th < len(n.ts) && len(n.ts[th].buf) > 0 {
+				continue
+			}
 			o.Write = true
+			dst = append(dst, o)
+		case rdma.OpRWrite:
+			if n.excluded(op.Addr) || !n.verbReady(th, f, accPlace, op.Addr) {
+				continue
+			}
+			o.Write, o.Lock = true, n.cfg.NICWritesExcluded
+			dst = append(dst, o)
+		default: // Store
+			o.Write = true
+			dst = append(dst, o)
+		}
+	}
+	if n.busy > 0 {
+		dst = n.enabledAsync(dst)
+	}
+	return dst
+}
+
+// atomicOption completes o, a NIC atomic in the given phase, and reports
+// whether it is enabled; readOK and writeOK say whether the ordering rules let
+// its read and its write go.
+func (n *NIC) atomicOption(o sim.Option, phase uint8, readOK, writeOK bool) (sim.Option, bool) {
+	switch {
+	case n.cfg.Scope == ScopeGlob:
+		o.Write = true
+		return o, writeOK
+	case phase == phaseWrite:
+		o.Write, o.Lock, o.Ref = true, true, phaseWrite
+		return o, writeOK
+	case phase == phaseArrive:
+		o.Lock, o.Ref = true, phaseArrive
+		return o, readOK
+	case !n.isLocked(o.Addr) && n.served(o.Addr, o.Thread):
+		o.Lock = true
+		return o, readOK
+	}
+	return o, false
+}
+
+// enabledAsync appends the steps of store buffers and posted requests: a
+// buffer's oldest store (agent ThreadCount+thread), and each posted request's
+// next event per word (agent of word 0 + word).
+func (n *NIC) enabledAsync(dst []sim.Option) []sim.Option {
+	base := int32(n.nthreads)
+	for th := range n.ts {
+		if b := n.ts[th].buf; len(b) > 0 {
+			dst = append(dst, sim.Option{Thread: base + int32(th), Op: rdma.OpStore, Addr: b[0].addr, Write: true})
+		}
+	}
+	for _, r := range n.active {
+		t := &n.ts[r.owner]
+		if r.doorbell > t.flushed {
+			continue // the NIC has not seen the post yet
+		}
+		q := n.findQP(int(r.owner), r.qp)
+		pos := slices.Index(q.pending, r)
+		earlier := q.pending[:pos]
+		op := r.kind
+		if op == rdma.OpRRead && r.words > 1 {
+			op = rdma.OpRReadN
+		}
+		for w := range r.words {
+			o := sim.Option{Thread: r.agent + int32(w), Op: op}
+			st := r.stage[w]
+			if st >= 2 {
+				if w == 0 && st == 2 && r.left == 0 && pos == 0 {
+					// Completions come in posting order (rule 2), after the
+					// request's data (rule 4).
+					o.Addr, o.Write, o.Ref = cqAddr(int(r.owner), r.qp), true, refCompletion
+					dst = append(dst, o)
+				}
+				continue
+			}
+			if w > 0 && r.stage[w-1] <= st && n.ascending() {
+				continue
+			}
+			var acc int
+			o.Ref = refPlace
+			switch {
+			case r.atomic():
+				o.Addr = r.remote
+				if o, ok := n.atomicOption(o, r.phase,
+					!n.qpBlocks(earlier, r.fenced, true, accARead, r.remote),
+					!n.qpBlocks(earlier, r.fenced, true, accAWrite, r.remote)); ok {
+					dst = append(dst, o)
+				}
+				continue
+			case r.kind == rdma.OpRWrite && st == 0:
+				acc, o.Addr, o.Ref = accSrc, r.local.Add(w), refSource
+			case r.kind == rdma.OpRWrite:
+				acc, o.Addr, o.Write = accPlace, r.remote.Add(w), true
+			case st == 0:
+				acc, o.Addr, o.Ref = accFetch, r.remote.Add(w), refFetch
+			default:
+				acc, o.Addr, o.Write = accLand, r.local.Add(w), true
+			}
+			if o.Write {
+				if n.excluded(o.Addr) {
+					continue
+				}
+				o.Lock = n.cfg.NICWritesExcluded
+			}
+			if n.qpBlocks(earlier, r.fenced, false, acc, o.Addr) {
+				continue
+			}
 			dst = append(dst, o)
 		}
 	}
@@ -394,16 +908,30 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 
 // Fire implements sim.Model.
 func (n *NIC) Fire(o sim.Option) bool {
+	if base := int32(n.nthreads); o.Thread >= base {
+		if o.Thread < 2*base {
+			return n.fireFlush(int(o.Thread - base))
+		}
+		return n.fireRequest(o)
+	}
 	f := &n.flight[o.Thread]
 	op := f.op
 	th := int(o.Thread)
 	p := o.Addr
+	if op.Kind == rdma.OpPoll {
+		n.firePoll(th, f)
+		return true
+	}
 	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
 	cur := *word
 	ev := traces.Event{Thread: th, Op: op.Kind, Addr: p}
 	done := true
 	switch op.Kind {
 	case rdma.OpLoad:
+		if v, ok := n.buffered(th, p); ok {
+			cur = v
+			ev.Note = "from its store buffer"
+		}
 		op.Result = cur
 		ev.Kind, ev.Read, ev.HasRead = traces.CPU, cur, true
 		n.read(&ev, th, p, cur)
@@ -413,7 +941,7 @@ func (n *NIC) Fire(o sim.Option) bool {
 	case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
 		op.Result = cur
 		ev.Kind, ev.Read, ev.HasRead = traces.CPU, cur, true
-		if v, ok := rmw(op, cur); ok {
+		if v, ok := rmw(op.Kind, op.A, op.B, cur); ok {
 			ev.Wrote, ev.HasWrite = v, true
 			n.record(&ev)
 			n.obs.Read(th, p, cur)
@@ -440,72 +968,311 @@ func (n *NIC) Fire(o sim.Option) bool {
 		ev.Kind, ev.Wrote, ev.HasWrite = traces.NICWrite, op.A, true
 		n.write(&ev, th, p, word, op.A)
 	case rdma.OpRCAS, rdma.OpRFAA:
-		switch {
-		case n.cfg.Scope == ScopeGlob:
-			op.Result = cur
-			ev.Kind, ev.Read, ev.HasRead = traces.NICAtomic, cur, true
-			if v, ok := rmw(op, cur); ok {
-				ev.Wrote, ev.HasWrite = v, true
-				n.record(&ev)
-				n.obs.Read(th, p, cur)
-				*word = v
-				n.obs.Wrote(th, p, cur, v)
-			} else {
-				ev.Note = "failed"
-				n.read(&ev, th, p, cur)
-			}
-		case f.phase == phaseArrive && (n.isLocked(p) || n.waiting(p)):
-			f.phase = phaseRead
-			n.queue = append(n.queue, queued{addr: p, thread: o.Thread})
-			ev.Kind, ev.Note = traces.NICArrive, "queues behind another atomic on this address"
-			n.record(&ev)
-			done = false
-		case f.phase == phaseArrive || f.phase == phaseRead:
-			// An atomic that arrives at a free address with nobody queued reads
-			// at once: arriving and reading as one step explores the same
-			// orders as two would, with fewer interleavings.
-			if f.phase == phaseRead {
-				n.dequeue(p, th)
-			}
-			f.phase, f.readVal = phaseWrite, cur
-			n.locked = append(n.locked, p)
-			ev.Kind, ev.Read, ev.HasRead = traces.NICAtomicRead, cur, true
-			n.read(&ev, th, p, cur)
-			done = false
-		default:
-			n.unlock(p)
-			op.Result = f.readVal
-			ev.Kind = traces.NICAtomicWrite
-			if v, ok := rmw(op, f.readVal); ok {
-				ev.Wrote, ev.HasWrite = v, true
-				n.write(&ev, th, p, word, v)
-			} else if n.cfg.FailedCASWritesBack {
-				ev.Wrote, ev.HasWrite, ev.Note = f.readVal, true, "failed, writes back what it read"
-				n.write(&ev, th, p, word, f.readVal)
-			} else {
-				ev.Note = "failed, no write"
-				n.record(&ev)
-			}
-		}
+		done = n.fireAtomic(o, op.Kind, op.A, op.B, &f.phase, &f.readVal, &op.Result, th, &ev, word)
 	default:
 		panic(fmt.Sprintf("nicmodel: cannot fire %v", op.Kind))
 	}
-	if done {
-		f.active = false
+	if !done {
+		return false
 	}
-	return done
+	f.active = false
+	if op.Kind.IsVerb() && n.busy > 0 {
+		// Posted fenced and waited for: it completes once the earlier
+		// requests of its QP have (completions come in posting order).
+		if q := n.findQP(th, rdma.QPTo(op.Addr.Node())); q != nil && len(q.pending) > 0 {
+			f.blocked = blockCompletion
+			return false
+		}
+	}
+	return true
+}
+
+// fireAtomic fires one event of a NIC atomic (kind, operands a and b) whose
+// phase and read value are kept in *phase and *readVal; th is the thread it
+// acts for. It reports whether the atomic is done, with its result in *result.
+func (n *NIC) fireAtomic(o sim.Option, kind rdma.Op, a, b uint64, phase *uint8, readVal, result *uint64, th int, ev *traces.Event, word *uint64) bool {
+	p := o.Addr
+	cur := *word
+	switch {
+	case n.cfg.Scope == ScopeGlob:
+		*result = cur
+		ev.Kind, ev.Read, ev.HasRead = traces.NICAtomic, cur, true
+		if v, ok := rmw(kind, a, b, cur); ok {
+			ev.Wrote, ev.HasWrite = v, true
+			n.record(ev)
+			n.obs.Read(th, p, cur)
+			*word = v
+			n.obs.Wrote(th, p, cur, v)
+		} else {
+			ev.Note = "failed"
+			n.read(ev, th, p, cur)
+		}
+		return true
+	case *phase == phaseArrive && (n.isLocked(p) || n.waiting(p)):
+		*phase = phaseRead
+		n.queue = append(n.queue, queued{addr: p, thread: o.Thread})
+		ev.Kind, ev.Note = traces.NICArrive, "queues behind another atomic on this address"
+		n.record(ev)
+		return false
+	case *phase == phaseArrive || *phase == phaseRead:
+		// An atomic that arrives at a free address with nobody queued reads
+		// at once: arriving and reading as one step explores the same
+		// orders as two would, with fewer interleavings.
+		if *phase == phaseRead {
+			n.dequeue(p, o.Thread)
+		}
+		*phase, *readVal = phaseWrite, cur
+		n.locked = append(n.locked, p)
+		ev.Kind, ev.Read, ev.HasRead = traces.NICAtomicRead, cur, true
+		n.read(ev, th, p, cur)
+		return false
+	default:
+		n.unlock(p)
+		*result = *readVal
+		ev.Kind = traces.NICAtomicWrite
+		if v, ok := rmw(kind, a, b, *readVal); ok {
+			ev.Wrote, ev.HasWrite = v, true
+			n.write(ev, th, p, word, v)
+		} else if n.cfg.FailedCASWritesBack {
+			ev.Wrote, ev.HasWrite, ev.Note = *readVal, true, "failed, writes back what it read"
+			n.write(ev, th, p, word, *readVal)
+		} else {
+			ev.Note = "failed, no write"
+			n.record(ev)
+		}
+		return true
+	}
+}
+
+// firePoll takes the next completion of the polled QP, if any.
+func (n *NIC) firePoll(th int, f *inflight) {
+	op := f.op
+	f.active = false
+	cq := cqAddr(th, op.QP)
+	q := n.findQP(th, op.QP)
+	var produced uint64
+	if q != nil {
+		produced = q.produced
+	}
+	ev := traces.Event{Thread: th, Kind: traces.CPU, Op: rdma.OpPoll, Addr: cq, Read: produced, HasRead: true}
+	op.Req, op.OK = 0, false
+	if q != nil && len(q.cq) > 0 {
+		op.Req, op.OK = q.cq[0], true
+		q.cq = append(q.cq[:0], q.cq[1:]...)
+		if n.obs.Recording() {
+			ev.Note = fmt.Sprintf("takes the completion of request %d", op.Req)
+		}
+	} else {
+		ev.Note = "no completion"
+	}
+	n.read(&ev, th, cq, produced)
+	if op.OK {
+		// Taking a completion changes what the next Poll returns: the
+		// iteration did something, so it does not park.
+		n.obs.Acted(th)
+	}
+}
+
+// fireFlush drains the oldest store of th's store buffer to memory.
+func (n *NIC) fireFlush(th int) bool {
+	t := &n.ts[th]
+	e := t.buf[0]
+	t.buf = append(t.buf[:0], t.buf[1:]...)
+	t.flushed++
+	n.busy--
+	word := &n.nodes[e.addr.Node()].mem[e.addr.Offset()/rdma.WordBytes]
+	ev := traces.Event{Thread: th, Kind: traces.CPU, Op: rdma.OpStore, Addr: e.addr, Wrote: e.val, HasWrite: true, Note: "drains from its store buffer"}
+	// The drain changes memory, not what th reads: it is nobody's iteration's
+	// write (thread -1).
+	n.write(&ev, -1, e.addr, word, e.val)
+	if f := &n.flight[th]; f.blocked == blockFence && len(t.buf) == 0 {
+		f.blocked = blockNone
+		return true
+	}
+	return false
+}
+
+// fireRequest fires one event of a posted request.
+func (n *NIC) fireRequest(o sim.Option) bool {
+	ar := n.agents[o.Thread-2*int32(n.nthreads)]
+	r, w := ar.req, ar.word
+	th := int(r.owner)
+	if o.Ref == refCompletion {
+		return n.complete(r)
+	}
+	p := o.Addr
+	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
+	ev := traces.Event{Thread: th, Op: o.Op, Addr: p}
+	rec := n.obs.Recording()
+	switch {
+	case r.atomic():
+		if n.fireAtomic(o, r.kind, r.a, r.b, &r.phase, &r.readVal, &r.result, th, &ev, word) {
+			r.stage[0], r.left = 2, 0
+		}
+	case r.stage[w] == 0:
+		// A WRITE's source read, or a READ's fetch at the target.
+		v := *word
+		r.vals[w], r.stage[w] = v, 1
+		ev.Kind, ev.Read, ev.HasRead = traces.NICRead, v, true
+		if rec {
+			if r.kind == rdma.OpRWrite {
+				ev.Note = fmt.Sprintf("source of request %d", r.id)
+			} else {
+				ev.Note = fmt.Sprintf("for request %d", r.id)
+			}
+			if r.words > 1 {
+				ev.Note += fmt.Sprintf(", word %d of %d", w+1, r.words)
+			}
+		}
+		n.read(&ev, th, p, v)
+	default:
+		// A WRITE's data lands at the target, or a READ's response locally.
+		v := r.vals[w]
+		r.stage[w] = 2
+		r.left--
+		ev.Kind, ev.Wrote, ev.HasWrite = traces.NICWrite, v, true
+		if rec {
+			if r.kind == rdma.OpRWrite {
+				ev.Note = fmt.Sprintf("for request %d", r.id)
+			} else {
+				ev.Note = fmt.Sprintf("response of request %d lands", r.id)
+			}
+			if r.words > 1 {
+				ev.Note += fmt.Sprintf(", word %d of %d", w+1, r.words)
+			}
+		}
+		n.write(&ev, th, p, word, v)
+	}
+	return false
+}
+
+// complete produces r's completion; it reports whether that completes the
+// operation its thread waits in.
+func (n *NIC) complete(r *request) bool {
+	th := int(r.owner)
+	r.complete = true
+	r.stage[0] = 3
+	q := n.findQP(th, r.qp)
+	q.pending = append(q.pending[:0], q.pending[1:]...)
+	q.cq = append(q.cq, r.id)
+	q.produced++
+	if i := slices.Index(n.active, r); i >= 0 {
+		n.active = append(n.active[:i], n.active[i+1:]...)
+	}
+	n.ts[th].pending--
+	n.busy--
+	cq := cqAddr(th, r.qp)
+	if n.obs.Recording() {
+		n.record(&traces.Event{Thread: th, Kind: traces.Mark, Op: r.kind, Addr: cq,
+			Note: fmt.Sprintf("completion of request %d", r.id)})
+	}
+	n.obs.Wrote(-1, cq, q.produced-1, q.produced)
+	f := &n.flight[th]
+	switch f.blocked {
+	case blockWait:
+		if f.req == r {
+			f.blocked = blockNone
+			f.op.Result = r.result
+			return true
+		}
+	case blockCompletion:
+		if rdma.QPTo(f.op.Addr.Node()) == r.qp && len(q.pending) == 0 {
+			f.blocked = blockNone
+			return true
+		}
+	}
+	return false
+}
+
+// buffered returns th's newest buffered store to p, under TSO.
+func (n *NIC) buffered(th int, p rdma.Ptr) (uint64, bool) {
+	if n.cfg.CPU != CPUTSO || th >= len(n.ts) {
+		return 0, false
+	}
+	b := n.ts[th].buf
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i].addr == p {
+			return b[i].val, true
+		}
+	}
+	return 0, false
+}
+
+// View implements sim.Model.
+func (n *NIC) View(th int, p rdma.Ptr) uint64 {
+	if isCQ(p) {
+		t, qp := decodeCQ(p)
+		if q := n.findQP(t, qp); q != nil {
+			return q.produced
+		}
+		return 0
+	}
+	if v, ok := n.buffered(th, p); ok {
+		return v
+	}
+	return n.Peek(p)
+}
+
+// Owner implements sim.Model: a store buffer's agent is ThreadCount+thread,
+// the words of posted requests come after.
+func (n *NIC) Owner(agent int32) int {
+	base := int32(n.nthreads)
+	switch {
+	case agent < base:
+		return int(agent)
+	case agent < 2*base:
+		return int(agent - base)
+	}
+	return int(n.agents[agent-2*base].req.owner)
+}
+
+// Describe names a scheduling option for a reader of a replay file: the thread
+// (names is indexed by thread id), the operation, the word, and which event of
+// the operation it is.
+func (n *NIC) Describe(o sim.Option, names []string) string {
+	owner := n.Owner(o.Thread)
+	s := fmt.Sprintf("t%d", owner)
+	if owner >= 0 && owner < len(names) {
+		s = names[owner]
+	}
+	if o.Wake {
+		return s + " wakes early"
+	}
+	base := int32(n.nthreads)
+	s += " " + o.Op.String() + " " + o.Addr.String()
+	if l := n.Label(o.Addr); l != "" {
+		s += " /*" + l + "*/"
+	}
+	switch {
+	case o.Thread >= base && o.Thread < 2*base:
+		return s + " (drains from the store buffer)"
+	case o.Ref == refCompletion && o.Thread >= 2*base:
+		return s + " (completion)"
+	case o.Op.IsAtomic() && o.Op.IsVerb() && n.cfg.Scope == ScopeHCA:
+		s += [...]string{" (NIC read)", " (NIC write)", " (arrives at the NIC)"}[o.Ref]
+	case o.Thread >= 2*base && o.Ref == refSource:
+		s += " (NIC reads the source)"
+	case o.Thread >= 2*base && o.Ref == refFetch:
+		s += " (NIC reads)"
+	case o.Thread >= 2*base:
+		s += " (lands)"
+	}
+	if o.Thread >= 2*base {
+		s += " (posted)"
+	}
+	return s
 }
 
 // rmw computes what a read-modify-write writes after reading cur, and whether it
 // writes at all (a failed CAS does not).
-func rmw(op *sim.Op, cur uint64) (uint64, bool) {
-	switch op.Kind {
+func rmw(kind rdma.Op, a, b, cur uint64) (uint64, bool) {
+	switch kind {
 	case rdma.OpCAS, rdma.OpRCAS:
-		return op.B, cur == op.A
+		return b, cur == a
 	case rdma.OpFAA, rdma.OpRFAA:
-		return cur + op.A, true
+		return cur + a, true
 	default: // Swap
-		return op.A, true
+		return a, true
 	}
 }
 

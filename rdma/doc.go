@@ -18,8 +18,13 @@
 //     thread's own node. A CPU operation on another node's word is a bug in the
 //     algorithm (a mis-classified locality) and the simulator reports it as a finding.
 //   - [Verbs]: one-sided RDMA verbs to any node, its own included (loopback). The
-//     calls here are blocking: each posts the verb fenced and waits for its
-//     completion. A verb's data is visible at the target before its completion.
+//     calls here are blocking: each posts the verb fenced on lane 0 of the
+//     thread's QP to the target node and waits for its completion. A verb's data
+//     is visible at the target before its completion.
+//   - [Async]: the same verbs posted without waiting ([AsyncThread]): a Post call
+//     returns a [Req] handle; [Async.Poll] takes a [QP]'s next completion and
+//     [Async.Wait] blocks until a given request completes. For ordering
+//     experiments and litmus tests (see nicmodel for the ordering rules).
 //
 // The atomicity gap the whole project is about: an RDMA atomic ([Verbs.RCAS],
 // [Verbs.RFAA]) is executed by the target's NIC as a read of host memory followed

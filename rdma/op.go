@@ -20,10 +20,14 @@ const (
 	OpRFAA
 	OpPause
 	OpAlloc
+	// OpPoll and OpWait come last so that the numbers of the others stay as
+	// they were.
+	OpPoll // Async.Poll: take the next completion of a QP
+	OpWait // Async.Wait: block until a posted request completes
 )
 
 var opNames = [...]string{"none", "Load", "Store", "CAS", "Swap", "FAA", "Fence",
-	"RRead", "RReadN", "RWrite", "RCAS", "RFAA", "Pause", "Alloc"}
+	"RRead", "RReadN", "RWrite", "RCAS", "RFAA", "Pause", "Alloc", "Poll", "Wait"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -37,6 +41,11 @@ func (o Op) IsCPU() bool { return o >= OpLoad && o <= OpFence }
 
 // IsVerb reports whether o is a one-sided verb.
 func (o Op) IsVerb() bool { return o >= OpRRead && o <= OpRFAA }
+
+// IsAtomic reports whether o is a read-modify-write (CPU or NIC).
+func (o Op) IsAtomic() bool {
+	return o == OpCAS || o == OpSwap || o == OpFAA || o == OpRCAS || o == OpRFAA
+}
 
 // ParseOp returns the Op with the given name.
 func ParseOp(s string) (Op, bool) {

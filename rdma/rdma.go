@@ -126,3 +126,75 @@ type Lock interface {
 	Acquire(t Thread)
 	Release(t Thread)
 }
+
+// QP names one of a thread's reliable-connected queue pairs: its connection to
+// the target node Node, lane Lane of it. Every thread has its own QPs: by
+// default one per target node (lane 0); a model configured with more lanes gives
+// it several, and an algorithm picks one explicitly. The blocking [Verbs] always
+// use lane 0 of the target's node.
+type QP struct {
+	Node int // the target node
+	Lane int // 0 … lanes-1
+}
+
+// String formats q as qp(n<node>,<lane>).
+func (q QP) String() string { return fmt.Sprintf("qp(n%d,%d)", q.Node, q.Lane) }
+
+// QPTo returns lane 0 of the thread's QP to node: where the blocking verbs go.
+func QPTo(node int) QP { return QP{Node: node} }
+
+// Req is a handle on a posted work request, returned by the Post calls of
+// [Async]. Handles are numbered per thread from 1; 0 is no request.
+type Req uint64
+
+// Flags modify a posted request.
+type Flags uint8
+
+const (
+	// Fenced is IBV_SEND_FENCE: the request waits until the earlier READs and
+	// atomics of its QP have completed (under the model's "strong" fence: every
+	// earlier request of the QP).
+	Fenced Flags = 1 << iota
+)
+
+// Async posts one-sided verbs without waiting for them: each Post call puts a
+// work request on a QP and returns at once with a handle, the way ibv_post_send
+// does. The NIC executes the request later, as a sequence of memory events
+// ordered only as the model's ordering rules say (see nicmodel's package doc and
+// litmus.md). A request's data is guaranteed visible only once its completion is
+// seen: by Wait, or by Poll returning it.
+//
+// Local buffers are words of the thread's own node: the source of a WRITE (read
+// by the NIC some time after the post, so it can see stores made after it) and
+// the destination of a READ (written by the NIC when the response arrives).
+type Async interface {
+	// PostRead posts a READ of words consecutive words at src (on qp.Node)
+	// into the local buffer dst.
+	PostRead(qp QP, dst, src Ptr, words int, f Flags) Req
+	// PostWrite posts a WRITE of words consecutive words from the local buffer
+	// src to dst (on qp.Node).
+	PostWrite(qp QP, dst, src Ptr, words int, f Flags) Req
+	// PostWriteValue posts a WRITE of the one word v to dst (inline data: the
+	// value is copied at the post, IBV_SEND_INLINE).
+	PostWriteValue(qp QP, dst Ptr, v uint64, f Flags) Req
+	// PostCAS posts an RDMA compare-and-swap on p; Wait returns the value p held.
+	PostCAS(qp QP, p Ptr, old, new uint64, f Flags) Req
+	// PostFAA posts an RDMA fetch-and-add on p; Wait returns the value p held.
+	PostFAA(qp QP, p Ptr, delta uint64, f Flags) Req
+	// Poll takes the next completion of qp, if there is one. Completions come
+	// in posting order, each once. Polling is a step: a loop that polls until a
+	// completion shows up must Pause every iteration.
+	Poll(qp QP) (Req, bool)
+	// Wait blocks until r has completed and returns its result: the value an
+	// atomic read, 0 for READ and WRITE. It does not take r's completion from
+	// the QP: Poll still returns it.
+	Wait(r Req) uint64
+}
+
+// AsyncThread is a Thread that can also post verbs asynchronously. The
+// simulator's threads are; an algorithm that needs the asynchronous verbs takes
+// one (or type-asserts its Thread).
+type AsyncThread interface {
+	Thread
+	Async
+}

@@ -18,18 +18,31 @@ type Model interface {
 	Attach(obs Observer)
 	// Issue starts th's operation op. A misuse (a CPU operation on another node's
 	// memory, an unaligned or unallocated address) is returned as an error and
-	// the operation is not executed.
-	Issue(th *Thread, op *Op) error
+	// the operation is not executed. done reports that the operation completed
+	// at once, without a step of its own (a post, a store into a TSO store
+	// buffer, a Wait for a request already complete): the thread runs on.
+	Issue(th *Thread, op *Op) (done bool, err error)
 	// Alloc returns words fresh zeroed words on node.
 	Alloc(node, words int) (rdma.Ptr, error)
 	// Enabled appends the enabled steps of every issued operation to dst, in a
 	// deterministic order.
 	Enabled(dst []Option) []Option
-	// Fire runs one enabled step and reports whether it completed its thread's
-	// operation (the thread then runs on to its next operation).
+	// Fire runs one enabled step and reports whether it completed the operation
+	// of the thread the step acts for (Owner of its Thread); that thread then
+	// runs on to its next operation.
 	Fire(o Option) (completed bool)
 	// Peek returns the current value of a word without it counting as a read.
 	Peek(p rdma.Ptr) uint64
+	// View returns the value thread th would read at p now: under x86-TSO its
+	// own newest buffered store to p, else memory. The spin reduction compares
+	// it with what th's iteration read.
+	View(th int, p rdma.Ptr) uint64
+	// Owner returns the thread a step acts for. The steps of a thread's own
+	// operation carry the thread's id; steps that run concurrently with their
+	// thread (a TSO store buffer draining, the NIC events of posted requests)
+	// belong to agents with ids from the engine's ThreadCount on, so that a
+	// partial-order reduction treats each as a process of its own.
+	Owner(agent int32) int
 	// Label returns the name of the allocation p lies in, or "".
 	Label(p rdma.Ptr) string
 }
@@ -45,6 +58,16 @@ type Observer interface {
 	Recording() bool
 	// Record appends an event to the trace; its Step is filled in.
 	Record(ev traces.Event)
+	// Stored reports that th's store of new to p went into its own store
+	// buffer (x86-TSO), where p held old in th's view: it changes what th
+	// reads, not memory. (A write to memory reaches Wrote when it drains.)
+	Stored(th int, p rdma.Ptr, old, new uint64)
+	// Acted reports that th's operation changed the world other than by
+	// writing memory (it posted a request, or took a completion): like a
+	// write, it keeps th's spin iteration from parking.
+	Acted(th int)
+	// ThreadCount is the number of threads: agent ids start there.
+	ThreadCount() int
 }
 
 // Finding is a property an execution broke.
@@ -208,7 +231,14 @@ func (e *Engine) Run(c Chooser) Result {
 		}
 		o := opts[i]
 		e.steps++
-		t := e.threads[o.Thread]
+		t, opSeq := e.owner(o.Thread), 0
+		if int(o.Thread) < len(e.threads) {
+			opSeq = t.opSeq
+		} else {
+			// An agent's steps are ordered among themselves, each its own
+			// operation.
+			opSeq = e.steps
+		}
 		if o.Wake {
 			t.parked = false
 			e.parked--
@@ -219,7 +249,7 @@ func (e *Engine) Run(c Chooser) Result {
 				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Note: "early, before a write it waits for"})
 			}
 			if so != nil {
-				so.Fired(&Fired{Option: o, OpSeq: t.opSeq})
+				so.Fired(&Fired{Option: o, OpSeq: opSeq})
 			}
 			e.resume(t)
 			continue
@@ -229,7 +259,7 @@ func (e *Engine) Run(c Chooser) Result {
 		if so != nil {
 			// Dependencies of a fired step are judged on what it did: a failed
 			// CAS only read.
-			f := Fired{Option: o, OpSeq: t.opSeq, Woken: e.wokenIDs[:0]}
+			f := Fired{Option: o, OpSeq: opSeq, Woken: e.wokenIDs[:0]}
 			f.Write = e.stepWrote
 			for _, w := range e.woken {
 				f.Woken = append(f.Woken, int32(w.id))
@@ -251,8 +281,21 @@ func (e *Engine) Run(c Chooser) Result {
 	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen, Abandoned: abandoned}
 }
 
+// maxInline bounds the operations a thread completes without a step (posts,
+// buffered stores) between two steps: a loop that only posts must end.
+const maxInline = 1 << 20
+
+// owner returns the thread a step's Thread (a thread or an agent) acts for.
+func (e *Engine) owner(id int32) *Thread {
+	if int(id) < len(e.threads) {
+		return e.threads[id]
+	}
+	return e.threads[e.model.Owner(id)]
+}
+
 // resume runs t until it issues an operation that needs steps, parks, or ends.
 func (e *Engine) resume(t *Thread) {
+	inline := 0
 	for {
 		op, ok := t.next()
 		if !ok {
@@ -287,14 +330,22 @@ func (e *Engine) resume(t *Thread) {
 				return
 			}
 			op.Result = uint64(p)
-		case rdma.OpFence:
-			// Sequentially consistent CPU operations: a fence orders nothing more.
 		default:
+			// A fence goes to the model too: under TSO it waits for the
+			// store buffer to drain.
 			t.opSeq++
-			if err := e.model.Issue(t, op); err != nil {
+			done, err := e.model.Issue(t, op)
+			if err != nil {
 				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
+				return
 			}
-			return
+			if !done {
+				return
+			}
+			if inline++; inline > maxInline {
+				e.fail("step bound", fmt.Sprintf("%s completed %d operations in a row without a step (a loop that posts and never waits or pauses?)", t.name, maxInline))
+				return
+			}
 		}
 	}
 }
@@ -307,7 +358,7 @@ func (e *Engine) pause(t *Thread) bool {
 		if !parkable {
 			break
 		}
-		parkable = e.model.Peek(r.addr) == r.val
+		parkable = e.model.View(t.id, r.addr) == r.val
 	}
 	stutter := t.earlyWoken && e.writes == t.wokeAt
 	// An iteration of one memory access cannot straddle a write: started
@@ -355,9 +406,13 @@ func (e *Engine) earlyWakes(opts []Option) []Option {
 	return opts
 }
 
-// Read implements Observer.
+// Read implements Observer. A read by a request the thread posted, while the
+// thread is parked, is not part of any iteration of it.
 func (e *Engine) Read(th int, p rdma.Ptr, v uint64) {
 	t := e.threads[th]
+	if t.parked {
+		return
+	}
 	t.reads = append(t.reads, readRec{p, v})
 	t.accesses++
 }
@@ -365,6 +420,9 @@ func (e *Engine) Read(th int, p rdma.Ptr, v uint64) {
 // Wrote implements Observer.
 func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 	e.stepWrote = true
+	if th >= 0 && e.threads[th].parked {
+		th = -1 // a posted request's write while its thread is parked
+	}
 	if th >= 0 {
 		e.threads[th].accesses++
 	}
@@ -393,6 +451,25 @@ func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 		}
 	}
 }
+
+// Stored implements Observer.
+func (e *Engine) Stored(th int, p rdma.Ptr, old, new uint64) {
+	t := e.threads[th]
+	t.accesses++
+	if old != new {
+		t.wrote = true
+	}
+}
+
+// Acted implements Observer.
+func (e *Engine) Acted(th int) {
+	if t := e.threads[th]; !t.parked {
+		t.wrote = true
+	}
+}
+
+// ThreadCount implements Observer.
+func (e *Engine) ThreadCount() int { return len(e.threads) }
 
 // Recording implements Observer.
 func (e *Engine) Recording() bool { return e.cfg.Record }

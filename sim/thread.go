@@ -12,8 +12,18 @@ type Op struct {
 	Addr   rdma.Ptr
 	A, B   uint64   // operands: the value, delta, or CAS old (A) and new (B)
 	Buf    []uint64 // RReadN: where the words go
-	Words  int      // Alloc: how many
+	Words  int      // Alloc: how many; a posted READ or WRITE: how many words
 	Result uint64   // filled in by the model when the operation completes
+
+	// The asynchronous verbs (rdma.Async). Post: Kind is the verb (OpRRead or
+	// OpRReadN for a READ, OpRWrite, OpRCAS, OpRFAA), Addr the word(s) at the
+	// target, and the model returns the request's handle in Req at once.
+	Post  bool
+	QP    rdma.QP    // Post, Poll: the queue pair
+	Local rdma.Ptr   // posted READ: the destination buffer; posted WRITE: the source buffer (0: A is the value, inline)
+	Flags rdma.Flags // Post
+	Req   rdma.Req   // Post: the handle (out); Wait: the request; Poll: the request whose completion it took (out)
+	OK    bool       // Poll: a completion was taken
 }
 
 // stopSignal unwinds a thread's coroutine when the engine abandons it.
@@ -132,6 +142,59 @@ func (t *Thread) RCAS(p rdma.Ptr, old, new uint64) uint64 {
 // RFAA implements rdma.Verbs.
 func (t *Thread) RFAA(p rdma.Ptr, delta uint64) uint64 {
 	t.op = Op{Kind: rdma.OpRFAA, Addr: p, A: delta}
+	t.call()
+	return t.op.Result
+}
+
+// PostRead implements rdma.Async.
+func (t *Thread) PostRead(qp rdma.QP, dst, src rdma.Ptr, words int, f rdma.Flags) rdma.Req {
+	k := rdma.OpRRead
+	if words != 1 {
+		k = rdma.OpRReadN
+	}
+	t.op = Op{Kind: k, Post: true, QP: qp, Addr: src, Local: dst, Words: words, Flags: f}
+	t.call()
+	return t.op.Req
+}
+
+// PostWrite implements rdma.Async.
+func (t *Thread) PostWrite(qp rdma.QP, dst, src rdma.Ptr, words int, f rdma.Flags) rdma.Req {
+	t.op = Op{Kind: rdma.OpRWrite, Post: true, QP: qp, Addr: dst, Local: src, Words: words, Flags: f}
+	t.call()
+	return t.op.Req
+}
+
+// PostWriteValue implements rdma.Async.
+func (t *Thread) PostWriteValue(qp rdma.QP, dst rdma.Ptr, v uint64, f rdma.Flags) rdma.Req {
+	t.op = Op{Kind: rdma.OpRWrite, Post: true, QP: qp, Addr: dst, A: v, Words: 1, Flags: f}
+	t.call()
+	return t.op.Req
+}
+
+// PostCAS implements rdma.Async.
+func (t *Thread) PostCAS(qp rdma.QP, p rdma.Ptr, old, new uint64, f rdma.Flags) rdma.Req {
+	t.op = Op{Kind: rdma.OpRCAS, Post: true, QP: qp, Addr: p, A: old, B: new, Words: 1, Flags: f}
+	t.call()
+	return t.op.Req
+}
+
+// PostFAA implements rdma.Async.
+func (t *Thread) PostFAA(qp rdma.QP, p rdma.Ptr, delta uint64, f rdma.Flags) rdma.Req {
+	t.op = Op{Kind: rdma.OpRFAA, Post: true, QP: qp, Addr: p, A: delta, Words: 1, Flags: f}
+	t.call()
+	return t.op.Req
+}
+
+// Poll implements rdma.Async.
+func (t *Thread) Poll(qp rdma.QP) (rdma.Req, bool) {
+	t.op = Op{Kind: rdma.OpPoll, QP: qp}
+	t.call()
+	return t.op.Req, t.op.OK
+}
+
+// Wait implements rdma.Async.
+func (t *Thread) Wait(r rdma.Req) uint64 {
+	t.op = Op{Kind: rdma.OpWait, Req: r}
 	t.call()
 	return t.op.Result
 }

@@ -134,10 +134,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		outDir      = fs.String("out", "rdmasim-replays", "directory for replay files of counterexamples")
 		maxFindings = fs.Int("max-findings", 20, "violating schedules to collect per algorithm before reporting the shortest")
 		progress    = fs.Bool("progress", true, "show progress on standard error when it is a terminal")
+		cpu         = fs.String("cpu", "sc", "host CPU memory model: sc, or tso (x86-TSO, a store buffer per thread)")
+		nicWrites   = fs.String("nic-writes", "interleave", "whether a NIC WRITE may land inside a NIC atomic on its address (interleave) or waits (excluded)")
+		knobs       knobFlags
 		linz        = fs.Bool("linearizability", true, "check every execution's lock history with porcupine (and draw an illegal one next to its replay file)")
 		workers     = fs.Int("workers", 0, "schedules run in parallel on this many cores (0: all); results do not depend on it")
 		shardSpec   = fs.String("shard", "0/1", "run shard i/n of the campaign only: schedules i*S/n … (i+1)*S/n-1 of --schedules S (0 ≤ i < n); rdmasim merge combines the shards' --format json outputs")
 	)
+	fs.Var(&knobs, "knob", "set any model knob, name=value (repeatable): ordering, fence, placement, lanes, … (see rdmasim litmus --help)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, checkUsage)
@@ -189,6 +193,13 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := checker.Config{Nodes: *nodes, Threads: counts, Home: *home, Acquires: *acquires, Linearizability: *linz,
 		Scope: *scope, FailedCASWritesBack: *writeBack, StepBound: *stepBound}
+	if *cpu != "sc" {
+		knobs.set("cpu", *cpu)
+	}
+	if *nicWrites != "interleave" {
+		knobs.set("nic-writes", *nicWrites)
+	}
+	cfg.Knobs = knobs.m
 	if err := cfg.Validate(); err != nil {
 		return usagef("check: %v", err)
 	}
@@ -360,7 +371,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 // defaultKnobs reports whether cfg keeps the NIC knobs and the locality
 // classification the registry's expected verdicts are stated for.
 func defaultKnobs(cfg checker.Config) bool {
-	return (cfg.Scope == "" || cfg.Scope == "hca") && !cfg.FailedCASWritesBack &&
+	return (cfg.Scope == "" || cfg.Scope == "hca") && !cfg.FailedCASWritesBack && len(cfg.Knobs) == 0 &&
 		len(cfg.TreatAsLocal) == 0 && len(cfg.TreatAsRemote) == 0
 }
 
@@ -569,4 +580,25 @@ func slug(s string) string { return strings.ReplaceAll(s, " ", "-") }
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && terminal(int(f.Fd()))
+}
+
+// knobFlags collects --knob name=value.
+type knobFlags struct{ m map[string]string }
+
+func (k *knobFlags) String() string { return fmt.Sprint(k.m) }
+
+func (k *knobFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" || value == "" {
+		return fmt.Errorf("want name=value, such as ordering=relaxed")
+	}
+	k.set(name, value)
+	return nil
+}
+
+func (k *knobFlags) set(name, value string) {
+	if k.m == nil {
+		k.m = map[string]string{}
+	}
+	k.m[name] = value
 }

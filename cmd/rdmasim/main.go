@@ -6,6 +6,7 @@
 //	rdmasim merge shard-*.json    combine the shards of a campaign
 //	rdmasim replay FILE           re-run a saved counterexample and print its trace
 //	rdmasim list                  the algorithms, with a one-line description and expected verdict
+//	rdmasim litmus                explore the built-in litmus suite (or litmus files given)
 //
 // Exit status: 0 when every verdict is the algorithm's expected one (or a replay
 // reproduced its finding), 1 when a verdict differs from the expected one (or a
@@ -36,6 +37,7 @@ Usage:
   rdmasim merge FILE...     combine the --format json outputs of check --shard i/n runs
   rdmasim replay FILE       re-run a saved counterexample and print its trace
   rdmasim list              list the built-in algorithms
+  rdmasim litmus [FILE...]  explore litmus tests of the NIC's ordering semantics (the built-in suite by default)
   rdmasim help [COMMAND]    help on a command
 
 Exit status: 0 every verdict as expected, 1 a verdict differs from the expected
@@ -78,6 +80,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(rest, stdout, stderr)
 	case "list":
 		return cmdList(rest, stdout)
+	case "litmus":
+		return cmdLitmus(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return dispatch([]string{rest[0], "--help"}, stdout, stderr)
@@ -85,6 +89,6 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, mainUsage)
 		return nil
 	default:
-		return usagef("unknown command %q (commands: check, merge, replay, list, help)", cmd)
+		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, help)", cmd)
 	}
 }

@@ -28,8 +28,8 @@ func TestCheckDefaultJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("output is not a JSON array: %v\n%s", err, out)
 	}
-	if len(rows) != 6 {
-		t.Fatalf("%d rows, want one per algorithm (6)", len(rows))
+	if len(rows) != 7 {
+		t.Fatalf("%d rows, want one per algorithm (7)", len(rows))
 	}
 	for _, r := range rows {
 		for _, k := range []string{"algorithm", "verdict", "property", "schedules", "steps", "seconds", "replay", "length"} {
