@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/traces"
 )
 
 // Strategies a campaign can use.
@@ -263,4 +265,27 @@ func Replay(cfg Config, newLock LockFactory, decisions []sim.Decision) (Executio
 		return ex, fmt.Errorf("replay diverged: the execution ended with %d of %d recorded decisions unused", n, len(decisions))
 	}
 	return ex, nil
+}
+
+// ReplayFile turns cx into a replay file: the configuration that ran (cfg, which
+// must be the one the decisions replay under), the algorithm's name and its
+// options as their owner encodes them, the campaign's strategy and seed, and one
+// decision per line with the event it chose.
+func (cx *Counterexample) ReplayFile(algorithm string, options json.RawMessage, cfg Config, strategy string, campaignSeed uint64) (*traces.Replay, error) {
+	cj, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &traces.Replay{Format: traces.ReplayFormat, Version: traces.ReplayVersion,
+		Property: cx.Finding.Property, Message: cx.Finding.Message, Algorithm: algorithm, Options: options,
+		Config: cj, Strategy: strategy, CampaignSeed: campaignSeed, Schedule: cx.Schedule, Seed: cx.Seed,
+		Steps: cx.Execution.Steps, Length: len(cx.Execution.Trace)}
+	for i, d := range cx.Decisions {
+		td := traces.Decision{Pick: d.Pick, Of: d.Of}
+		if i < len(cx.Execution.Choices) {
+			td.Event = cx.Execution.Choices[i]
+		}
+		r.Decisions = append(r.Decisions, td)
+	}
+	return r, nil
 }

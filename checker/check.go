@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -215,20 +214,9 @@ func checkReport(b *strings.Builder, name string, cfg Config, s checkSettings, r
 
 // saveCheckReplay writes cx as a replay file (via a temporary file and a rename).
 func saveCheckReplay(path, name string, cfg Config, s checkSettings, cx *Counterexample) error {
-	cj, err := json.Marshal(cfg)
+	r, err := cx.ReplayFile("custom:"+name, nil, cfg, s.strategy, s.seed)
 	if err != nil {
 		return err
-	}
-	r := traces.Replay{Format: traces.ReplayFormat, Version: traces.ReplayVersion,
-		Property: cx.Finding.Property, Message: cx.Finding.Message, Algorithm: "custom:" + name,
-		Config: cj, Strategy: s.strategy, CampaignSeed: s.seed, Schedule: cx.Schedule, Seed: cx.Seed,
-		Steps: cx.Execution.Steps, Length: len(cx.Execution.Trace)}
-	for i, d := range cx.Decisions {
-		td := traces.Decision{Pick: d.Pick, Of: d.Of}
-		if i < len(cx.Execution.Choices) {
-			td.Event = cx.Execution.Choices[i]
-		}
-		r.Decisions = append(r.Decisions, td)
 	}
 	return r.Save(path)
 }

@@ -377,17 +377,9 @@ func defaultKnobs(cfg checker.Config) bool {
 
 func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy string, campaignSeed uint64, cx *checker.Counterexample) error {
 	ob, _ := json.Marshal(opts)
-	cb, _ := json.Marshal(cfg)
-	rf := traces.Replay{Format: traces.ReplayFormat, Version: traces.ReplayVersion,
-		Property: cx.Finding.Property, Message: cx.Finding.Message, Algorithm: alg,
-		Options: ob, Config: cb, Strategy: strategy, CampaignSeed: campaignSeed, Seed: cx.Seed, Schedule: cx.Schedule,
-		Steps: cx.Execution.Steps, Length: len(cx.Execution.Trace)}
-	for i, d := range cx.Decisions {
-		td := traces.Decision{Pick: d.Pick, Of: d.Of}
-		if i < len(cx.Execution.Choices) {
-			td.Event = cx.Execution.Choices[i]
-		}
-		rf.Decisions = append(rf.Decisions, td)
+	rf, err := cx.ReplayFile(alg, ob, cfg, strategy, campaignSeed)
+	if err != nil {
+		return err
 	}
 	return rf.Save(path)
 }
