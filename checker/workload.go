@@ -276,11 +276,19 @@ func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execu
 // the doorway that restarts the bypass count (see rdma.Doorway).
 type fairThread struct {
 	*sim.Thread
-	doorway func()
+	fair *fairness
+	id   int
+}
+
+// fairness counts critical-section entries, and for every thread waiting in
+// Acquire the count when it started waiting (-1: not waiting).
+type fairness struct {
+	entries  int
+	waitFrom []int
 }
 
 // Doorway implements rdma.Doorway.
-func (t *fairThread) Doorway() { t.doorway() }
+func (t *fairThread) Doorway() { t.fair.waitFrom[t.id] = t.fair.entries }
 
 // scratch is what one goroutine of a campaign reuses from one execution to the
 // next.
@@ -349,30 +357,35 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 	acquires := w.cfg.Acquires
 	// Fairness: critical sections entered so far, and per waiting thread the
 	// count when it called Acquire (-1: not waiting) and the step it did.
-	entries, maxBypass := 0, 0
-	waitFrom := make([]int, len(w.infos))
+	fair := &fairness{waitFrom: make([]int, len(w.infos))}
+	maxBypass := 0
+	waitFrom := fair.waitFrom
 	waitStep := make([]int, len(w.infos))
 	for i := range waitFrom {
 		waitFrom[i] = -1
 	}
+	// The threads the lock sees, made here: an allocation inside a coroutine
+	// would grow its small stack.
+	fts := make([]fairThread, len(w.infos))
 	bypassBound := w.cfg.BypassBound
 	var hist *History
 	var rec *recorder
 	if w.history || w.cfg.Linearizability {
-		hist = &History{Lock: "lock"}
+		hist = &History{Lock: "lock", Ops: make([]HistoryOp, 0, 4*len(w.infos)*acquires)}
 		rec = &recorder{h: hist}
 	}
 	body := func(st *sim.Thread) {
 		id := st.ID()
-		t := &fairThread{Thread: st, doorway: func() { waitFrom[id] = entries }}
+		t := &fts[id]
+		t.Thread, t.fair, t.id = st, fair, id
 		for range acquires {
 			op := rec.call(id, OpAcquire, 0)
-			waitFrom[id], waitStep[id] = entries, t.Engine().Steps()
+			waitFrom[id], waitStep[id] = fair.entries, t.Engine().Steps()
 			lock.Acquire(t)
 			rec.ret(op, 0, false)
-			bypass := entries - waitFrom[id]
+			bypass := fair.entries - waitFrom[id]
 			waitFrom[id] = -1
-			entries++
+			fair.entries++
 			maxBypass = max(maxBypass, bypass)
 			if holder >= 0 {
 				t.Mark("cs-enter, while " + names[holder] + " holds the lock")
@@ -413,7 +426,7 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 		// A step bound with a thread that waited while others kept entering
 		// is starvation, not a livelock of the whole system.
 		for id, from := range waitFrom {
-			if from >= 0 && entries-from > 0 {
+			if entries := fair.entries; from >= 0 && entries-from > 0 {
 				res.Finding = &sim.Finding{Property: Starvation, Step: res.Steps,
 					Message: fmt.Sprintf("%s called Acquire at step %d and waited %d steps while others entered %d critical sections; it never entered", names[id], waitStep[id], res.Steps-waitStep[id], entries-from)}
 				break
