@@ -47,6 +47,7 @@ type alock struct {
 	local                []bool     // by thread ID: the thread is in the local cohort
 	budgetLocal          uint64     // B_L ≥ 1
 	budgetRemote         uint64     // B_R ≥ 1
+	plainVictimStore     bool       // alock-nofence: the local Peterson write is a plain store
 }
 
 // Values of the victim word: the cohort that yields while both want the lock. 0
@@ -143,7 +144,12 @@ func (l *alock) acquireLocal(t rdma.Thread) {
 	t.Store(d.Add(descBudget), l.budgetLocal)
 	// An XCHG, not a store, on purpose: on x86-TSO a locked instruction is a full
 	// fence, so the reads of r_tail below cannot pass the write of victim.
-	t.Swap(l.victim, victimLocal)
+	// (alock-nofence uses a plain store here, to show what breaks.)
+	if l.plainVictimStore {
+		t.Store(l.victim, victimLocal)
+	} else {
+		t.Swap(l.victim, victimLocal)
+	}
 	for t.Load(l.rTail) != 0 && t.Load(l.victim) == victimLocal {
 		t.Pause()
 	}
