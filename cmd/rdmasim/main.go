@@ -15,6 +15,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -90,5 +91,22 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, help)", cmd)
+	}
+}
+
+// parseInterspersed parses fs's flags wherever they stand among the positional
+// arguments (rdmasim replay FILE --html out.html) and returns the positional
+// ones. It returns flag.ErrHelp for -h, and flag's own error for a bad flag.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return rest, nil
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 }

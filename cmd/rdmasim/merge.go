@@ -61,22 +61,15 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "text", "output format: text or json")
 	partial := fs.Bool("partial", false, "merge even when shards are missing or repeated (a repeated shard counts once), with a warning")
 	// Flags may come before, between or after the files.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, mergeUsage)
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-				return nil
-			}
-			return usagef("merge: %v (see rdmasim merge --help)", err)
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, mergeUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+		return usagef("merge: %v (see rdmasim merge --help)", err)
 	}
 	if *format != "text" && *format != "json" {
 		return usagef("merge: --format %q: want text or json", *format)

@@ -32,22 +32,14 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	htmlPath := fs.String("html", "", "also write the counterexample as a self-contained HTML page to this path")
-	// Flags may come before or after FILE: parse up to the first non-flag,
-	// set it aside, and parse the rest again.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, replayUsage)
-				return nil
-			}
-			return usagef("replay: %v (see rdmasim replay --help)", err)
+	// Flags may come before or after FILE.
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, replayUsage)
+			return nil
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+		return usagef("replay: %v (see rdmasim replay --help)", err)
 	}
 	if len(files) != 1 {
 		return usagef("replay: want exactly one replay file, got %d arguments", len(files))
