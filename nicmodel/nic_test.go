@@ -382,11 +382,10 @@ func TestFailedCASWriteBack(t *testing.T) {
 
 func TestAtomicTraceEvents(t *testing.T) {
 	type ev struct {
-		kind          traces.Kind
-		read, wrote   uint64
-		hasR, hasW    bool
-		failed        bool
-		label, thread string
+		kind        traces.Kind
+		read, wrote uint64
+		hasR, hasW  bool
+		failed      bool
 	}
 	for _, c := range []struct {
 		name      string

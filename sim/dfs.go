@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math/bits"
 
 	"github.com/rdmasim/rdmasim/rdma"
 )
@@ -469,13 +468,4 @@ func (b *bitset) intersects(c *bitset) bool {
 		}
 	}
 	return false
-}
-
-// count is the number of members.
-func (b *bitset) count() int {
-	n := 0
-	for _, x := range b.w {
-		n += bits.OnesCount64(x)
-	}
-	return n
 }
