@@ -30,7 +30,7 @@ func benchSteps(b *testing.B, name string, cfg checker.Config) {
 	seed := uint64(0)
 	b.ReportAllocs()
 	for b.Loop() {
-		rep, err := checker.Campaign{Config: cfg, Lock: lock, Strategy: checker.StrategyRandom, Schedules: batch, Seed: seed, Workers: 1}.Run()
+		rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lock), Strategy: checker.StrategyRandom, Schedules: batch, Seed: seed, Workers: 1}.Run()
 		if err != nil || rep.Shortest != nil {
 			b.Fatal(err, rep.Shortest)
 		}
@@ -57,7 +57,7 @@ func BenchmarkSchedulesALock1Host2Remote(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			const batch = 1000
 			for b.Loop() {
-				rep, err := checker.Campaign{Config: hostPlusTwoRemote(1), Lock: lock, Strategy: c.strategy, Schedules: batch, Seed: 1, Workers: c.workers}.Run()
+				rep, err := checker.Campaign{Config: hostPlusTwoRemote(1), Workload: checker.Lock(lock), Strategy: c.strategy, Schedules: batch, Seed: 1, Workers: c.workers}.Run()
 				if err != nil || rep.Shortest != nil {
 					b.Fatal(err, rep.Shortest)
 				}
@@ -83,7 +83,7 @@ func BenchmarkFirstViolation(b *testing.B) {
 					secs, scheds = secs[:0], scheds[:0]
 					for seed := range uint64(20) {
 						start := time.Now()
-						rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: strategy,
+						rep, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lock), Strategy: strategy,
 							Schedules: 1_000_000, Seed: seed, Workers: 1}.Run()
 						if err != nil || rep.Shortest == nil {
 							b.Fatal(err, "no violation")
@@ -133,7 +133,7 @@ func benchDFS(b *testing.B, name string, cfg checker.Config) {
 	}
 	var execs int
 	for b.Loop() {
-		rep, err := checker.Exploration{Config: cfg, Lock: lock, Preemptions: -1}.Run()
+		rep, err := checker.Exploration{Config: cfg, Workload: checker.Lock(lock), Preemptions: -1}.Run()
 		if err != nil || !rep.Complete || rep.Shortest != nil {
 			b.Fatal(err, rep.Complete, rep.Shortest)
 		}
@@ -154,7 +154,7 @@ func BenchmarkShortestCounterexample(b *testing.B) {
 			var d checker.Deepening
 			for b.Loop() {
 				var err error
-				d, err = checker.ShortestCounterexample(hostPlusTwoRemote(1), lock, 5, 1_000_000)
+				d, err = checker.ShortestCounterexample(hostPlusTwoRemote(1), checker.Lock(lock), 5, 1_000_000)
 				if err != nil || d.Shortest == nil {
 					b.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
 // Strategies a campaign can use.
@@ -21,7 +22,7 @@ const (
 // Campaign explores many schedules of one configuration.
 type Campaign struct {
 	Config   Config
-	Lock     LockFactory
+	Workload workload.Workload
 	Strategy string // StrategyRandom or StrategyPCT
 	// Schedules to run; the campaign stops earlier once MaxFindings executions
 	// broke a property.
@@ -59,6 +60,9 @@ type Report struct {
 	MaxBypass int
 	// LinUnknown counts histories whose linearizability check timed out.
 	LinUnknown int
+	// Warnings are the distinct warnings (mixed atomicity) of the schedules run,
+	// first seen first.
+	Warnings []workload.Finding
 	// Bypass is the first execution that broke Config.BypassBound, re-run with
 	// its trace. Fairness findings are kept apart from Findings and Shortest:
 	// they do not make a lock unsafe.
@@ -90,7 +94,7 @@ func ScheduleSeed(seed uint64, i int) uint64 {
 
 // Run executes the campaign.
 func (c Campaign) Run() (Report, error) {
-	w, err := newWorkload(c.Config, c.Lock)
+	w, err := newRunner(c.Config, c.Workload)
 	if err != nil {
 		return Report{}, err
 	}
@@ -141,6 +145,7 @@ func (c Campaign) Run() (Report, error) {
 		linUnknown bool
 		finding    *sim.Finding
 		decisions  []sim.Decision
+		warnings   []workload.Finding
 		err        error
 	}
 	results := make([]outcome, batchMax)
@@ -159,7 +164,7 @@ func (c Campaign) Run() (Report, error) {
 		if err != nil {
 			return outcome{err: err}
 		}
-		o := outcome{steps: ex.Steps, finding: ex.Finding, bypass: ex.MaxBypass, linUnknown: ex.Lin != nil && ex.Lin.Verdict == LinUnknown}
+		o := outcome{steps: ex.Steps, finding: ex.Finding, bypass: ex.MaxBypass, linUnknown: ex.Lin != nil && ex.Lin.Verdict == workload.LinUnknown, warnings: ex.Warnings}
 		if ex.Finding != nil {
 			o.decisions = slices.Clone(ex.Decisions) // they alias the scratch
 		}
@@ -196,6 +201,7 @@ func (c Campaign) Run() (Report, error) {
 				c.Progress(rep.Schedules)
 			}
 			rep.MaxBypass = max(rep.MaxBypass, o.bypass)
+			rep.Warnings = addWarnings(rep.Warnings, o.warnings)
 			if o.linUnknown {
 				rep.LinUnknown++
 			}
@@ -225,11 +231,11 @@ func (c Campaign) Run() (Report, error) {
 	}
 	if best != nil {
 		if !c.NoShrink {
-			if err := shrinkCounterexample(c.Config, c.Lock, best); err != nil {
+			if err := shrinkCounterexample(c.Config, c.Workload, best); err != nil {
 				return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
 			}
 		}
-		cx, err := Replay(c.Config, c.Lock, best.Decisions)
+		cx, err := Replay(c.Config, c.Workload, best.Decisions)
 		if err != nil {
 			return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
 		}
@@ -240,7 +246,7 @@ func (c Campaign) Run() (Report, error) {
 		rep.Shortest = best
 	}
 	if b := rep.Bypass; b != nil {
-		cx, err := Replay(c.Config, c.Lock, b.Decisions)
+		cx, err := Replay(c.Config, c.Workload, b.Decisions)
 		if err != nil {
 			return rep, fmt.Errorf("schedule %d: %v", b.Schedule, err)
 		}
@@ -252,9 +258,9 @@ func (c Campaign) Run() (Report, error) {
 // Replay re-runs an execution from its decisions, recording its trace. It fails
 // when the execution does not follow the decisions (the lock or the model changed
 // since they were saved).
-func Replay(cfg Config, newLock LockFactory, decisions []sim.Decision) (Execution, error) {
+func Replay(cfg Config, wl workload.Workload, decisions []sim.Decision) (Execution, error) {
 	r := sim.NewReplay(decisions)
-	ex, err := Execute(cfg, newLock, r, true)
+	ex, err := Execute(cfg, wl, r, true)
 	if err != nil {
 		return ex, err
 	}
@@ -288,4 +294,20 @@ func (cx *Counterexample) ReplayFile(algorithm string, options json.RawMessage, 
 		r.Decisions = append(r.Decisions, td)
 	}
 	return r, nil
+}
+
+// maxWarnings bounds the distinct warnings a report keeps.
+const maxWarnings = 8
+
+// addWarnings appends the warnings of ws not yet in have.
+func addWarnings(have, ws []workload.Finding) []workload.Finding {
+	for _, w := range ws {
+		if len(have) >= maxWarnings {
+			break
+		}
+		if !slices.ContainsFunc(have, func(h workload.Finding) bool { return h.Property == w.Property && h.Key == w.Key }) {
+			have = append(have, w)
+		}
+	}
+	return have
 }

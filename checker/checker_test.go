@@ -55,7 +55,7 @@ func TestNaiveLocksViolate(t *testing.T) {
 		t.Run(a.Name, func(t *testing.T) {
 			lock := lockOf(t, a.Name, algorithms.Options{})
 			for _, strategy := range []string{checker.StrategyPCT, checker.StrategyRandom} {
-				rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: strategy,
+				rep, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lock), Strategy: strategy,
 					Schedules: 5000, Seed: 1, MaxFindings: 20}.Run()
 				if err != nil {
 					t.Fatal(err)
@@ -105,7 +105,7 @@ func replayFromFile(t *testing.T, cfg checker.Config, lock checker.LockFactory, 
 	for _, d := range back.Decisions {
 		dec = append(dec, sim.Decision{Pick: d.Pick, Of: d.Of})
 	}
-	ex, err := checker.Replay(cfg2, lock, dec)
+	ex, err := checker.Replay(cfg2, checker.Lock(lock), dec)
 	if err != nil {
 		t.Fatalf("replay: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestSafeLocks(t *testing.T) {
 			}{{checker.StrategyRandom, scale(100_000)}, {checker.StrategyPCT, scale(10_000)}} {
 				t.Run(fmt.Sprintf("%s/%s/%s", name, cfg, c.strategy), func(t *testing.T) {
 					t.Parallel()
-					rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, name, algorithms.Options{}),
+					rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, name, algorithms.Options{})),
 						Strategy: c.strategy, Schedules: c.schedules, Seed: 7}.Run()
 					if err != nil {
 						t.Fatal(err)
@@ -153,7 +153,7 @@ func TestSafeLocks(t *testing.T) {
 // budgets of 1 every acquisition goes through the Peterson step.
 func TestALockSmallBudgets(t *testing.T) {
 	for _, b := range []algorithms.Options{{BudgetLocal: 1, BudgetRemote: 1}, {BudgetLocal: 2, BudgetRemote: 1}} {
-		rep, err := checker.Campaign{Config: twoByTwo(3), Lock: lockOf(t, "alock", b),
+		rep, err := checker.Campaign{Config: twoByTwo(3), Workload: checker.Lock(lockOf(t, "alock", b)),
 			Strategy: checker.StrategyPCT, Schedules: scale(5000), Seed: 3}.Run()
 		if err != nil {
 			t.Fatal(err)
@@ -171,7 +171,7 @@ func TestGlobScope(t *testing.T) {
 	cfg.Scope = "glob"
 	for _, name := range []string{"spin-naive", "ticket-naive", "mcs-naive"} {
 		for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
-			rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, name, algorithms.Options{}),
+			rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, name, algorithms.Options{})),
 				Strategy: strategy, Schedules: scale(20_000), Seed: 11}.Run()
 			if err != nil {
 				t.Fatal(err)
@@ -189,7 +189,7 @@ func TestGlobScope(t *testing.T) {
 func TestALockMisclassified(t *testing.T) {
 	cfg := hostPlusTwoRemote(1)
 	cfg.TreatAsLocal = []int{1} // n1/t0
-	rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, "alock", algorithms.Options{}),
+	rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, "alock", algorithms.Options{})),
 		Strategy: checker.StrategyRandom, Schedules: 100, Seed: 1}.Run()
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +203,7 @@ func TestALockMisclassified(t *testing.T) {
 
 	cfg = hostPlusTwoRemote(2)
 	cfg.TreatAsRemote = []int{0} // n0/t0
-	rep, err = checker.Campaign{Config: cfg, Lock: lockOf(t, "alock", algorithms.Options{}),
+	rep, err = checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, "alock", algorithms.Options{})),
 		Strategy: checker.StrategyPCT, Schedules: scale(5000), Seed: 1}.Run()
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestDeterminism(t *testing.T) {
 				if strategy == checker.StrategyPCT {
 					ch = sim.NewPCT(42, 4, 3, 50)
 				}
-				ex, err := checker.Execute(twoByTwo(2), lockOf(t, name, algorithms.Options{}), ch, true)
+				ex, err := checker.Execute(twoByTwo(2), checker.Lock(lockOf(t, name, algorithms.Options{})), ch, true)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -273,7 +273,7 @@ func TestWorkersDoNotChangeTheReport(t *testing.T) {
 	for _, name := range []string{"mcs-naive", "alock"} {
 		var first string
 		for _, workers := range []int{1, 2, 3} {
-			rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lockOf(t, name, algorithms.Options{}),
+			rep, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lockOf(t, name, algorithms.Options{})),
 				Strategy: checker.StrategyRandom, Schedules: 700, Seed: 5, MaxFindings: 7, Workers: workers}.Run()
 			if err != nil {
 				t.Fatal(err)
@@ -295,13 +295,13 @@ func TestWorkersDoNotChangeTheReport(t *testing.T) {
 // whole does.
 func TestFirstScheduleSplitsACampaign(t *testing.T) {
 	lock := lockOf(t, "alock", algorithms.Options{})
-	whole, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: checker.StrategyPCT, Schedules: 300, Seed: 9}.Run()
+	whole, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lock), Strategy: checker.StrategyPCT, Schedules: 300, Seed: 9}.Run()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var steps int64
 	for _, r := range [][2]int{{0, 120}, {120, 180}} {
-		part, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: checker.StrategyPCT,
+		part, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lock), Strategy: checker.StrategyPCT,
 			FirstSchedule: r[0], Schedules: r[1], Seed: 9}.Run()
 		if err != nil {
 			t.Fatal(err)
@@ -321,7 +321,7 @@ func TestBypassWithinDerivedBounds(t *testing.T) {
 		a, _ := algorithms.Lookup(name)
 		cfg := checker.Config{Nodes: 2, Threads: []int{2, 2}, Acquires: 3, Scope: "hca"}
 		cfg.BypassBound = a.BypassBound(2, 2, algorithms.Options{})
-		rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, name, algorithms.Options{}), Strategy: checker.StrategyRandom,
+		rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, name, algorithms.Options{})), Strategy: checker.StrategyRandom,
 			Schedules: scale(5000), Seed: 2}.Run()
 		if err != nil {
 			t.Fatal(err)
@@ -350,7 +350,7 @@ func TestALockBypassExceedsDerivedBound(t *testing.T) {
 	if cfg.BypassBound != 3 {
 		t.Fatalf("derived bound %d, want 3", cfg.BypassBound)
 	}
-	rep, err := checker.Campaign{Config: cfg, Lock: lockOf(t, "alock", opts), Strategy: checker.StrategyPCT,
+	rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, "alock", opts)), Strategy: checker.StrategyPCT,
 		Schedules: 50_000, Seed: 1}.Run()
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +393,7 @@ func TestStarvation(t *testing.T) {
 	lock := func(s rdma.Setup) (rdma.Lock, error) {
 		return &unfairLock{w: s.Alloc(s.Home(), 1, "lock"), turns: s.Alloc(s.Home(), 1, "turns")}, nil
 	}
-	ex, err := checker.Execute(cfg, lock, sim.NewRandom(1), false)
+	ex, err := checker.Execute(cfg, checker.Lock(lock), sim.NewRandom(1), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,12 +408,12 @@ func TestStarvation(t *testing.T) {
 // the NIC's write first instead avoids the violation.
 func TestDecisiveDecision(t *testing.T) {
 	lock := lockOf(t, "spin-naive", algorithms.Options{})
-	rep, err := checker.Campaign{Config: checker.DefaultConfig(), Lock: lock, Strategy: checker.StrategyRandom, Schedules: 1000, Seed: 1}.Run()
+	rep, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lock), Strategy: checker.StrategyRandom, Schedules: 1000, Seed: 1}.Run()
 	if err != nil || rep.Shortest == nil {
 		t.Fatal(err, rep.Shortest)
 	}
 	cx := rep.Shortest
-	k, err := checker.DecisiveDecision(checker.DefaultConfig(), lock, cx.Decisions, cx.Finding.Property)
+	k, err := checker.DecisiveDecision(checker.DefaultConfig(), checker.Lock(lock), cx.Decisions, cx.Finding.Property)
 	if err != nil || k < 0 {
 		t.Fatalf("decisive decision %d, %v", k, err)
 	}

@@ -1,6 +1,9 @@
 package checker
 
-import "github.com/rdmasim/rdmasim/sim"
+import (
+	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
+)
 
 // DecisiveDecision finds the decision that made the difference in a violating
 // execution: the latest decision k such that choosing any other enabled option
@@ -8,8 +11,8 @@ import "github.com/rdmasim/rdmasim/sim"
 // lowest thread first once they run out), avoids the property. It returns k, or
 // -1 when no single decision changes the outcome. It runs at most one execution
 // per alternative option of each decision.
-func DecisiveDecision(cfg Config, newLock LockFactory, decisions []sim.Decision, property string) (int, error) {
-	w, err := newWorkload(cfg, newLock)
+func DecisiveDecision(cfg Config, wl workload.Workload, decisions []sim.Decision, property string) (int, error) {
+	w, err := newRunner(cfg, wl)
 	if err != nil {
 		return -1, err
 	}

@@ -51,7 +51,7 @@ func ExampleCampaign() {
 	for _, cpuForLocal := range []bool{false, true} {
 		rep, err := checker.Campaign{
 			Config:    checker.DefaultConfig(),
-			Lock:      newCASLock(cpuForLocal),
+			Workload:  checker.Lock(newCASLock(cpuForLocal)),
 			Strategy:  checker.StrategyRandom,
 			Schedules: 2000,
 			Seed:      1,

@@ -4,14 +4,15 @@ import (
 	"fmt"
 
 	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
 // Exploration checks every interleaving of one configuration: a stateless DFS
 // with partial-order reduction (source-DPOR and sleep sets), optionally bounded in
 // preemptions.
 type Exploration struct {
-	Config Config
-	Lock   LockFactory
+	Config   Config
+	Workload workload.Workload
 	// NoPOR turns partial-order reduction off: every interleaving is run.
 	NoPOR bool
 	// Preemptions bounds preemptions per execution (negative: unbounded). With
@@ -41,6 +42,8 @@ type ExplorationReport struct {
 	// Shortest is the shortest violating execution (in steps), re-run with its
 	// trace recorded.
 	Shortest *Counterexample
+	// Warnings: as in Report.
+	Warnings []workload.Finding
 	// MaxBypass and Bypass: as in Report (fairness, apart from the findings).
 	MaxBypass int
 	Bypass    *Counterexample
@@ -55,7 +58,7 @@ type ExplorationReport struct {
 // multiply equivalent executions. The report's Config says so.
 func (x Exploration) Run() (ExplorationReport, error) {
 	x.Config.Arbitration = "any"
-	w, err := newWorkload(x.Config, x.Lock)
+	w, err := newRunner(x.Config, x.Workload)
 	if err != nil {
 		return ExplorationReport{}, err
 	}
@@ -81,6 +84,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 			x.OnExecution(ex)
 		}
 		rep.MaxBypass = max(rep.MaxBypass, ex.MaxBypass)
+		rep.Warnings = addWarnings(rep.Warnings, ex.Warnings)
 		if ex.Finding != nil && ex.Finding.Property == BypassBound {
 			if bypass == nil {
 				bypass = append([]sim.Decision(nil), ex.Decisions...)
@@ -106,7 +110,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 	rep.Complete = d.Complete()
 	rep.Executions, rep.Pruned = d.Executions(), d.Pruned()
 	if best != nil {
-		cx, err := Replay(x.Config, x.Lock, best.Decisions)
+		cx, err := Replay(x.Config, x.Workload, best.Decisions)
 		if err != nil {
 			return rep, fmt.Errorf("exploration: execution %d does not replay: %v", best.Schedule, err)
 		}
@@ -114,7 +118,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		rep.Shortest = best
 	}
 	if bypass != nil {
-		cx, err := Replay(x.Config, x.Lock, bypass)
+		cx, err := Replay(x.Config, x.Workload, bypass)
 		if err != nil {
 			return rep, err
 		}
@@ -136,11 +140,11 @@ type Deepening struct {
 // with a violating execution, it explores that whole bounded space and returns the
 // execution with the fewest trace events. Nil Shortest: no violation within the
 // bound.
-func ShortestCounterexample(cfg Config, newLock LockFactory, maxPreemptions, maxExecutions int) (Deepening, error) {
+func ShortestCounterexample(cfg Config, wl workload.Workload, maxPreemptions, maxExecutions int) (Deepening, error) {
 	var out Deepening
 	for p := 0; p <= maxPreemptions; p++ {
 		var best *Execution
-		x := Exploration{Config: cfg, Lock: newLock, Preemptions: p, MaxExecutions: maxExecutions,
+		x := Exploration{Config: cfg, Workload: wl, Preemptions: p, MaxExecutions: maxExecutions,
 			OnExecution: func(ex Execution) {
 				if ex.Finding != nil && (best == nil || ex.Steps < best.Steps) {
 					ex.Decisions = append([]sim.Decision(nil), ex.Decisions...)
@@ -155,7 +159,7 @@ func ShortestCounterexample(cfg Config, newLock LockFactory, maxPreemptions, max
 		if best == nil {
 			continue
 		}
-		cx, err := Replay(rep.Config, newLock, best.Decisions)
+		cx, err := Replay(rep.Config, wl, best.Decisions)
 		if err != nil {
 			return out, err
 		}

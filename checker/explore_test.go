@@ -20,7 +20,7 @@ func TestExploreSafeLocksComplete(t *testing.T) {
 				t.Skip("tens of thousands of executions: too slow under -race")
 			}
 			t.Parallel()
-			rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Lock: lockOf(t, name, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1}),
+			rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Workload: checker.Lock(lockOf(t, name, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})),
 				Preemptions: -1}.Run()
 			if err != nil {
 				t.Fatal(err)
@@ -45,14 +45,14 @@ func TestExploreSafeLocksComplete(t *testing.T) {
 func TestExploreNaiveLocksShortest(t *testing.T) {
 	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
 		lock := lockOf(t, name, algorithms.Options{})
-		rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Lock: lock, Preemptions: -1, StopAtFirst: true}.Run()
+		rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Workload: checker.Lock(lock), Preemptions: -1, StopAtFirst: true}.Run()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rep.Shortest == nil {
 			t.Fatalf("%s: DFS found nothing", name)
 		}
-		d, err := checker.ShortestCounterexample(hostPlusTwoRemote(1), lock, 3, 200_000)
+		d, err := checker.ShortestCounterexample(hostPlusTwoRemote(1), checker.Lock(lock), 3, 200_000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func TestExploreNaiveLocksShortest(t *testing.T) {
 			name, cx.Finding.Property, d.Preemptions, len(cx.Execution.Trace), d.Executions, d.Complete)
 		cfg := hostPlusTwoRemote(1)
 		cfg.Arbitration = "any" // what exploration runs
-		ex, err := checker.Replay(cfg, lock, cx.Decisions)
+		ex, err := checker.Replay(cfg, checker.Lock(lock), cx.Decisions)
 		if err != nil || ex.Finding == nil || ex.Finding.Property != cx.Finding.Property {
 			t.Errorf("%s: replay: %v %v", name, err, ex.Finding)
 		}
@@ -94,7 +94,7 @@ func TestReductionCrossCheck(t *testing.T) {
 		lock := lockOf(t, c.name, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
 		outcomes := func(noPOR bool) (map[string]bool, checker.ExplorationReport) {
 			set := map[string]bool{}
-			rep, err := checker.Exploration{Config: cfg, Lock: lock, NoPOR: noPOR, Preemptions: -1, MaxExecutions: 2_000_000,
+			rep, err := checker.Exploration{Config: cfg, Workload: checker.Lock(lock), NoPOR: noPOR, Preemptions: -1, MaxExecutions: 2_000_000,
 				OnExecution: func(ex checker.Execution) {
 					if ex.Finding != nil {
 						set[ex.Finding.Property] = true
@@ -131,7 +131,7 @@ func TestPreemptionBound(t *testing.T) {
 		bound int
 		want  bool
 	}{{0, false}, {1, false}, {2, true}} {
-		rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Lock: lock, Preemptions: c.bound}.Run()
+		rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Workload: checker.Lock(lock), Preemptions: c.bound}.Run()
 		if err != nil {
 			t.Fatal(err)
 		}

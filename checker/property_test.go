@@ -40,7 +40,7 @@ func TestPropertyReplayReproduces(t *testing.T) {
 		seed := rapid.Uint64().Draw(t, "seed")
 		lock := func(s rdmaSetup) (rdmaLock, error) { return a.New(s, algorithms.Options{}) }
 		run := func(c sim.Chooser) (checker.Execution, []byte) {
-			ex, err := checker.Execute(cfg, lock, c, true)
+			ex, err := checker.Execute(cfg, checker.Lock(lock), c, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestPropertySafeLocksAnyConfig(t *testing.T) {
 		if rapid.Bool().Draw(t, "pct") {
 			ch = sim.NewPCT(rapid.Uint64().Draw(t, "pct seed"), 8, 3, 100)
 		}
-		ex, err := checker.Execute(cfg, lock, ch, false)
+		ex, err := checker.Execute(cfg, checker.Lock(lock), ch, false)
 		if err != nil {
 			t.Fatal(err)
 		}

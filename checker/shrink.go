@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
 // Shrinking turns a violating execution into a shorter one that breaks the same
@@ -151,7 +152,7 @@ func lengthOf(ex Execution) shrinkLength {
 
 // shrinker holds the best candidate so far and the budget left.
 type shrinker struct {
-	w         *workload
+	w         *runner
 	property  string
 	runsMax   int
 	runs      int
@@ -299,7 +300,7 @@ type shrinkResult struct {
 // shrink minimises decisions on w while the execution breaks property ("" means
 // the property the input breaks). It fails if the input, replayed leniently, does
 // not break the property.
-func shrink(w *workload, decisions []sim.Decision, property string, runsMax int) (shrinkResult, error) {
+func shrink(w *runner, decisions []sim.Decision, property string, runsMax int) (shrinkResult, error) {
 	if runsMax <= 0 {
 		runsMax = DefaultShrinkRuns
 	}
@@ -352,8 +353,8 @@ func shrink(w *workload, decisions []sim.Decision, property string, runsMax int)
 // taken modulo the options enabled, and once the list runs out the lowest thread
 // goes first), so a hand-edited list works too. The error reports a
 // configuration problem, or an input that does not break the property.
-func Shrink(cfg Config, newLock LockFactory, decisions []sim.Decision, property string, maxRuns int) (shrunk []sim.Decision, runs int, err error) {
-	w, err := newWorkload(cfg, newLock)
+func Shrink(cfg Config, wl workload.Workload, decisions []sim.Decision, property string, maxRuns int) (shrunk []sim.Decision, runs int, err error) {
+	w, err := newRunner(cfg, wl)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -364,8 +365,8 @@ func Shrink(cfg Config, newLock LockFactory, decisions []sim.Decision, property 
 // shrinkCounterexample replaces cx's decisions by shrunk ones and sets its
 // finding to the shrunk execution's, and LengthBefore to the events of the
 // execution it started from. Campaign.Run calls it before the recorded re-run.
-func shrinkCounterexample(cfg Config, newLock LockFactory, cx *Counterexample) error {
-	w, err := newWorkload(cfg, newLock)
+func shrinkCounterexample(cfg Config, wl workload.Workload, cx *Counterexample) error {
+	w, err := newRunner(cfg, wl)
 	if err != nil {
 		return err
 	}

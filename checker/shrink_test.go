@@ -18,7 +18,7 @@ func TestShrinkNaiveLocks(t *testing.T) {
 	shorter := 0
 	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
 		lock := lockOf(t, name, algorithms.Options{})
-		rep, err := checker.Campaign{Config: cfg, Lock: lock, Strategy: checker.StrategyRandom,
+		rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lock), Strategy: checker.StrategyRandom,
 			Schedules: 5000, Seed: 1, NoShrink: true}.Run()
 		if err != nil {
 			t.Fatal(err)
@@ -27,11 +27,11 @@ func TestShrinkNaiveLocks(t *testing.T) {
 		if cx == nil {
 			t.Fatalf("%s: no violation in %d schedules", name, rep.Schedules)
 		}
-		shrunk, runs, err := checker.Shrink(cfg, lock, cx.Decisions, cx.Finding.Property, 2000)
+		shrunk, runs, err := checker.Shrink(cfg, checker.Lock(lock), cx.Decisions, cx.Finding.Property, 2000)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		ex, err := checker.Replay(cfg, lock, shrunk)
+		ex, err := checker.Replay(cfg, checker.Lock(lock), shrunk)
 		if err != nil {
 			t.Fatalf("%s: the shrunk list does not replay exactly: %v", name, err)
 		}
@@ -48,11 +48,11 @@ func TestShrinkNaiveLocks(t *testing.T) {
 			shorter++
 		}
 		// Shrinking is a fixpoint: the shrunk list does not shrink further.
-		again, _, err := checker.Shrink(cfg, lock, shrunk, "", 0)
+		again, _, err := checker.Shrink(cfg, checker.Lock(lock), shrunk, "", 0)
 		if err != nil {
 			t.Fatalf("%s: shrinking again: %v", name, err)
 		}
-		if ex2, err := checker.Replay(cfg, lock, again); err != nil || len(ex2.Trace) != after {
+		if ex2, err := checker.Replay(cfg, checker.Lock(lock), again); err != nil || len(ex2.Trace) != after {
 			t.Errorf("%s: shrinking the shrunk list again: %d events, %v; want %d", name, len(ex2.Trace), err, after)
 		}
 	}
@@ -69,7 +69,7 @@ func TestCampaignShrinks(t *testing.T) {
 	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
 		lock := lockOf(t, name, algorithms.Options{})
 		for _, noShrink := range []bool{false, true} {
-			rep, err := checker.Campaign{Config: cfg, Lock: lock, Strategy: checker.StrategyPCT,
+			rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lock), Strategy: checker.StrategyPCT,
 				Schedules: 5000, Seed: 3, MaxFindings: 5, NoShrink: noShrink}.Run()
 			if err != nil {
 				t.Fatal(err)
@@ -98,7 +98,7 @@ func TestShrinkLenient(t *testing.T) {
 	cfg := checker.DefaultConfig()
 	naive := lockOf(t, "spin-naive", algorithms.Options{})
 	// Find some list that breaks mutual exclusion, then garble it.
-	rep, err := checker.Campaign{Config: cfg, Lock: naive, Strategy: checker.StrategyRandom, Schedules: 1000, Seed: 2, NoShrink: true}.Run()
+	rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(naive), Strategy: checker.StrategyRandom, Schedules: 1000, Seed: 2, NoShrink: true}.Run()
 	if err != nil || rep.Shortest == nil {
 		t.Fatalf("no violation to start from: %v", err)
 	}
@@ -107,18 +107,18 @@ func TestShrinkLenient(t *testing.T) {
 		garbled[i].Pick += 2 * garbled[i].Of // same pick modulo Of
 		garbled[i].Of = 99
 	}
-	shrunk, _, err := checker.Shrink(cfg, naive, garbled, checker.MutualExclusion, 0)
+	shrunk, _, err := checker.Shrink(cfg, checker.Lock(naive), garbled, checker.MutualExclusion, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ex, err := checker.Replay(cfg, naive, shrunk); err != nil || ex.Finding == nil || ex.Finding.Property != checker.MutualExclusion {
+	if ex, err := checker.Replay(cfg, checker.Lock(naive), shrunk); err != nil || ex.Finding == nil || ex.Finding.Property != checker.MutualExclusion {
 		t.Fatalf("replay of the shrunk list: %v, %v", ex.Finding, err)
 	}
-	if _, _, err := checker.Shrink(cfg, naive, garbled, checker.Deadlock, 0); err == nil {
+	if _, _, err := checker.Shrink(cfg, checker.Lock(naive), garbled, checker.Deadlock, 0); err == nil {
 		t.Errorf("shrinking a mutual exclusion violation for a deadlock: want an error")
 	}
 	safe := lockOf(t, "spin", algorithms.Options{})
-	if _, _, err := checker.Shrink(cfg, safe, garbled, "", 0); err == nil {
+	if _, _, err := checker.Shrink(cfg, checker.Lock(safe), garbled, "", 0); err == nil {
 		t.Errorf("shrinking a list that breaks nothing: want an error")
 	}
 }
@@ -146,14 +146,14 @@ func TestShrinkBounded(t *testing.T) {
 	lock := func(s rdma.Setup) (rdma.Lock, error) {
 		return &livelockLock{word: s.Alloc(s.Home(), 1, "word")}, nil
 	}
-	ex, err := checker.Execute(cfg, lock, sim.NewRandom(1), false)
+	ex, err := checker.Execute(cfg, checker.Lock(lock), sim.NewRandom(1), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ex.Finding == nil || ex.Finding.Property != checker.StepBound {
 		t.Fatalf("want a step bound finding, got %v", ex.Finding)
 	}
-	shrunk, runs, err := checker.Shrink(cfg, lock, ex.Decisions, "", 0)
+	shrunk, runs, err := checker.Shrink(cfg, checker.Lock(lock), ex.Decisions, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

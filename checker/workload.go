@@ -9,32 +9,45 @@ import (
 	"github.com/rdmasim/rdmasim/nicmodel"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
-// Properties a finding can name.
+// Properties a finding can name (see package workload, whose monitors report
+// most of them).
 const (
-	MutualExclusion = "mutual exclusion"
-	LostUpdate      = "lost update"
-	Deadlock        = "deadlock"
-	StepBound       = "step bound"
-	Misuse          = "misuse"
-	Panic           = "panic"
-	// BypassBound: a thread waited through more critical sections of others
-	// than Config.BypassBound allows.
-	BypassBound = "bypass bound"
-	// Starvation: at the step bound, a thread had been waiting in Acquire while
-	// others kept entering the critical section.
-	Starvation = "starvation"
-	// Linearizability: the lock history has no linearization as a lock
-	// protecting a register.
-	Linearizability = "linearizability"
+	MutualExclusion = workload.MutualExclusion
+	LostUpdate      = workload.LostUpdate
+	Deadlock        = workload.Deadlock
+	StepBound       = workload.StepBound
+	Misuse          = workload.Misuse
+	Panic           = workload.Panic
+	BypassBound     = workload.BypassBound
+	Starvation      = workload.Starvation
+	Linearizability = workload.Linearizability
+	// MixedAtomicity is a warning (Execution.Warnings), never a violation.
+	MixedAtomicity = workload.MixedAtomicity
 )
 
 // linTimeout bounds the linearizability check of one execution's history.
 const linTimeout = 2 * time.Second
 
-// DefaultStepBound is the step bound when Config.StepBound is 0.
+// DefaultStepBound is the least step bound when Config.StepBound is 0; the
+// bound grows with the workload (see Config.Bound).
 const DefaultStepBound = 100_000
+
+// Bound is the step bound of an execution of c: Config.StepBound if set, else
+// DefaultStepBound or, for a large workload, enough for every operation of
+// every thread to wait through every other thread's: 400 steps per operation
+// times the threads, per operation (spin reduction parks waiting threads, so a
+// correct lock costs a few steps per waiter and hand-off).
+func (c Config) Bound() int {
+	if c.StepBound > 0 {
+		return c.StepBound
+	}
+	n := c.total()
+	ops := n * c.Acquires
+	return max(DefaultStepBound, 400*ops*max(n, 1))
+}
 
 // Config is one workload configuration: who runs, where the lock lives, how much
 // each thread does, and the NIC's knobs.
@@ -74,11 +87,15 @@ type Config struct {
 // two nodes, the lock on node 0 with one host thread, two remote threads on node
 // 1, two critical sections each.
 func DefaultConfig() Config {
-	return Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
+	return Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca", Linearizability: true}
 }
 
 // LockFactory builds a lock for one execution.
-type LockFactory func(s rdma.Setup) (rdma.Lock, error)
+type LockFactory = workload.LockFactory
+
+// Lock is the counter-under-lock workload over the lock newLock builds (see
+// workload.LockCounter): what `rdmasim check` runs.
+func Lock(newLock LockFactory) workload.Workload { return workload.LockCounter{Lock: newLock} }
 
 // ThreadCounts returns the number of threads on each node.
 func (c Config) ThreadCounts() []int {
@@ -171,7 +188,13 @@ func (c Config) total() int {
 
 // String is a short description of the configuration, as the check table shows it.
 func (c Config) String() string {
-	s := fmt.Sprintf("%dn threads=%v home=%d acq=%d %s", c.Nodes, c.ThreadCounts(), c.Home, c.Acquires, c.scopeName())
+	threads := fmt.Sprintf("threads=%v", c.ThreadCounts())
+	if len(c.Threads) == 1 && c.Nodes > 4 {
+		threads = fmt.Sprintf("× %dt", c.Threads[0]) // 64n × 64t
+	} else if counts := c.ThreadCounts(); len(counts) > 4 {
+		threads = fmt.Sprintf("threads=%d", c.total())
+	}
+	s := fmt.Sprintf("%dn %s home=%d acq=%d %s", c.Nodes, threads, c.Home, c.Acquires, c.scopeName())
 	if c.FailedCASWritesBack {
 		s += " cas-writeback"
 	}
@@ -212,13 +235,16 @@ func (c Config) ThreadInfos() ([]rdma.ThreadInfo, []string) {
 	return infos, names
 }
 
-// setup implements rdma.Setup over the model.
+// setup implements workload.Setup over the model.
 type setup struct {
 	nic   *nicmodel.NIC
 	home  int
+	ops   int
 	infos []rdma.ThreadInfo
 	err   error
 }
+
+func (s *setup) OpsPerThread() int { return s.ops }
 
 func (s *setup) Nodes() int                 { return s.nic.Config().Nodes }
 func (s *setup) Home() int                  { return s.home }
@@ -243,8 +269,11 @@ type Execution struct {
 	// Choices describes the option picked at each decision, for a reader of a
 	// replay file; only when the execution was recorded.
 	Choices []string
-	// History is the lock history, when the workload records one.
-	History *History
+	// History is the operations the workload recorded, when it recorded them
+	// (Config.Linearizability); Spec is the specification they are checked
+	// against.
+	History []workload.Op
+	Spec    *workload.Spec
 	// Final fingerprints the memory of every node at the end (see
 	// nicmodel.NIC.Fingerprint).
 	Final uint64
@@ -252,43 +281,23 @@ type Execution struct {
 	// thread waited in Acquire.
 	MaxBypass int
 	// Lin is the linearizability check of History (Config.Linearizability).
-	Lin *LinResult
+	Lin *workload.LinResult
+	// Warnings are what the monitors noticed without a violation: mixed
+	// atomicity (a word targeted by a NIC atomic and a CPU write or atomic).
+	Warnings []workload.Finding
 }
 
 // Execute runs the workload once on cfg, with every choice made by c. The
-// returned error is a configuration problem (including a lock constructor that
-// failed); properties the execution broke are in the result's Finding.
-//
-// The workload: every thread takes the lock cfg.Acquires times; inside the
-// critical section it does a non-atomic read-modify-write of a counter on the
-// home node (CPU load and store for threads on the home node, RDMA READ and WRITE
-// for the others). Mutual exclusion is checked at every critical-section entry,
-// the counter once all threads are done.
-func Execute(cfg Config, newLock LockFactory, c sim.Chooser, record bool) (Execution, error) {
-	w, err := newWorkload(cfg, newLock)
+// returned error is a configuration problem (including a workload or lock
+// constructor that failed); properties the execution broke are in the result's
+// Finding.
+func Execute(cfg Config, w workload.Workload, c sim.Chooser, record bool) (Execution, error) {
+	r, err := newRunner(cfg, w)
 	if err != nil {
 		return Execution{}, err
 	}
-	return w.execute(c, record, nil)
+	return r.execute(c, record, nil)
 }
-
-// fairThread is the thread a lock sees in the workload: the simulated thread, and
-// the doorway that restarts the bypass count (see rdma.Doorway).
-type fairThread struct {
-	*sim.Thread
-	fair *fairness
-	id   int
-}
-
-// fairness counts critical-section entries, and for every thread waiting in
-// Acquire the count when it started waiting (-1: not waiting).
-type fairness struct {
-	entries  int
-	waitFrom []int
-}
-
-// Doorway implements rdma.Doorway.
-func (t *fairThread) Doorway() { t.fair.waitFrom[t.id] = t.fair.entries }
 
 // scratch is what one goroutine of a campaign reuses from one execution to the
 // next.
@@ -297,38 +306,38 @@ type scratch struct {
 	sim sim.Scratch
 }
 
-// workload is a validated configuration with everything that does not change
-// from one execution to the next worked out once.
-type workload struct {
+// runner is a validated configuration and workload with everything that does
+// not change from one execution to the next worked out once.
+type runner struct {
 	cfg     Config
-	newLock LockFactory
+	wl      workload.Workload
 	nicCfg  nicmodel.Config
 	infos   []rdma.ThreadInfo
 	names   []string
 	specs   []sim.ThreadSpec
 	bound   int
-	history bool // record a lock history in every execution
+	history bool // record a history in every execution
 }
 
-func newWorkload(cfg Config, newLock LockFactory) (*workload, error) {
+func newRunner(cfg Config, w workload.Workload) (*runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if w == nil {
+		return nil, fmt.Errorf("no workload")
+	}
 	nicCfg, _ := cfg.nicConfig()
-	w := &workload{cfg: cfg, newLock: newLock, bound: cfg.StepBound, nicCfg: nicCfg}
-	if w.bound == 0 {
-		w.bound = DefaultStepBound
+	r := &runner{cfg: cfg, wl: w, bound: cfg.Bound(), nicCfg: nicCfg}
+	r.infos, r.names = cfg.ThreadInfos()
+	for i, in := range r.infos {
+		r.specs = append(r.specs, sim.ThreadSpec{Node: in.Node, Name: r.names[i]})
 	}
-	w.infos, w.names = cfg.ThreadInfos()
-	for i, in := range w.infos {
-		w.specs = append(w.specs, sim.ThreadSpec{Node: in.Node, Name: w.names[i]})
-	}
-	return w, nil
+	return r, nil
 }
 
 // execute runs one execution. With a scratch, the result's decisions alias its
 // buffers.
-func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, error) {
+func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, error) {
 	var nic *nicmodel.NIC
 	var simScratch *sim.Scratch
 	if sc != nil && sc.nic != nil {
@@ -343,121 +352,50 @@ func (w *workload) execute(c sim.Chooser, record bool, sc *scratch) (Execution, 
 	if sc != nil {
 		sc.nic, simScratch = nic, &sc.sim
 	}
-	home, names := w.cfg.Home, w.names
-	counter, _ := nic.AllocLabeled(home, 1, "counter")
-	su := &setup{nic: nic, home: home, infos: w.infos}
-	lock, err := w.newLock(su)
+	su := &setup{nic: nic, home: w.cfg.Home, ops: w.cfg.Acquires, infos: w.infos}
+	prog, err := w.wl.Build(su)
 	if err == nil {
 		err = su.err
 	}
+	if err == nil && (prog == nil || prog.Thread == nil) {
+		err = fmt.Errorf("the workload built no program (Program.Thread is nil)")
+	}
 	if err != nil {
-		return Execution{}, fmt.Errorf("building the lock: %v", err)
+		return Execution{}, err
 	}
-	holder := -1
-	acquires := w.cfg.Acquires
-	// Fairness: critical sections entered so far, and per waiting thread the
-	// count when it called Acquire (-1: not waiting) and the step it did.
-	fair := &fairness{waitFrom: make([]int, len(w.infos))}
-	maxBypass := 0
-	waitFrom := fair.waitFrom
-	waitStep := make([]int, len(w.infos))
-	for i := range waitFrom {
-		waitFrom[i] = -1
-	}
-	// The threads the lock sees, made here: an allocation inside a coroutine
-	// would grow its small stack.
-	fts := make([]fairThread, len(w.infos))
-	bypassBound := w.cfg.BypassBound
-	var hist *History
-	var rec *recorder
-	if w.history || w.cfg.Linearizability {
-		hist = &History{Lock: "lock", Ops: make([]HistoryOp, 0, 4*len(w.infos)*acquires)}
-		rec = &recorder{h: hist}
-	}
-	body := func(st *sim.Thread) {
-		id := st.ID()
-		t := &fts[id]
-		t.Thread, t.fair, t.id = st, fair, id
-		for range acquires {
-			op := rec.call(id, OpAcquire, 0)
-			waitFrom[id], waitStep[id] = fair.entries, t.Engine().Steps()
-			lock.Acquire(t)
-			rec.ret(op, 0, false)
-			bypass := fair.entries - waitFrom[id]
-			waitFrom[id] = -1
-			fair.entries++
-			maxBypass = max(maxBypass, bypass)
-			if holder >= 0 {
-				t.Mark("cs-enter, while " + names[holder] + " holds the lock")
-				t.Fail(MutualExclusion, "%s enters the critical section while %s holds the lock", t.Name(), names[holder])
-				return
-			}
-			holder = t.ID()
-			t.Mark("cs-enter")
-			if bypassBound > 0 && bypass > bypassBound {
-				t.Fail(BypassBound, "%s entered after %d critical sections of others since it queued (its doorway, or its call to Acquire); the bound is %d", t.Name(), bypass, bypassBound)
-				return
-			}
-			var v uint64
-			op = rec.call(id, OpRead, 0)
-			if t.Node() == home {
-				v = t.Load(counter)
-			} else {
-				v = t.RRead(counter)
-			}
-			rec.ret(op, v, true)
-			op = rec.call(id, OpWrite, v+1)
-			if t.Node() == home {
-				t.Store(counter, v+1)
-			} else {
-				t.RWrite(counter, v+1)
-			}
-			rec.ret(op, 0, false)
-			t.Mark("cs-exit")
-			holder = -1
-			op = rec.call(id, OpRelease, 0)
-			lock.Release(t)
-			rec.ret(op, 0, false)
-		}
-	}
+	lin := w.cfg.Linearizability && prog.Spec != nil
+	run := workload.NewRun(prog, len(w.infos), workload.Options{
+		Names: w.names, Label: nic.Label, BypassBound: w.cfg.BypassBound,
+		History: w.history || lin, GlobalAtomics: w.nicCfg.Scope == nicmodel.ScopeGlob})
+	body := func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), st)) }
 	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}, w.specs, body)
 	res := e.Run(c)
 	if res.Finding != nil && res.Finding.Property == StepBound {
-		// A step bound with a thread that waited while others kept entering
-		// is starvation, not a livelock of the whole system.
-		for id, from := range waitFrom {
-			if entries := fair.entries; from >= 0 && entries-from > 0 {
-				res.Finding = &sim.Finding{Property: Starvation, Step: res.Steps,
-					Message: fmt.Sprintf("%s called Acquire at step %d and waited %d steps while others entered %d critical sections; it never entered", names[id], waitStep[id], res.Steps-waitStep[id], entries-from)}
-				break
-			}
+		// A step bound with a thread that waited while others kept completing
+		// operations is starvation, not a livelock of the whole system.
+		if f := run.Starving(); f != nil {
+			res.Finding = &sim.Finding{Property: f.Property, Message: f.Message, Step: res.Steps}
 		}
 	}
-	if res.Finding == nil {
-		want := uint64(len(w.infos) * acquires)
-		if got := nic.Peek(counter); got != want {
-			res.Finding = &sim.Finding{Property: LostUpdate, Step: res.Steps,
-				Message: fmt.Sprintf("the counter ends at %d after %d critical sections", got, want)}
+	if res.Finding == nil && !res.Abandoned {
+		if f := run.Final(nic.Peek); f != nil {
+			res.Finding = &sim.Finding{Property: f.Property, Message: f.Message, Step: res.Steps}
 		}
 	}
-	ex := Execution{Result: res, Names: names, History: hist, Final: nic.Fingerprint(), MaxBypass: maxBypass}
+	ex := Execution{Result: res, Names: w.names, History: run.History(), Spec: prog.Spec, Final: nic.Fingerprint(),
+		MaxBypass: run.MaxBypass(), Warnings: run.Warnings()}
 	// Histories are checked when nothing else broke (to find what the other
 	// properties miss) and in every recorded execution (to draw the history of
 	// a counterexample).
-	if w.cfg.Linearizability && !res.Abandoned && (res.Finding == nil || record) {
-		lin := CheckLinearizability(hist, LinOptions{Names: names, Timeout: linTimeout})
-		ex.Lin = &lin
-		if lin.Verdict == LinIllegal && res.Finding == nil {
-			ex.Finding = &sim.Finding{Property: Linearizability, Step: res.Steps, Message: "the lock history is not linearizable: " + lin.Reason}
+	if lin && !res.Abandoned && (res.Finding == nil || record) {
+		r := workload.CheckLinearizability(ex.History, prog.Spec, workload.LinOptions{Names: w.names, Timeout: linTimeout})
+		ex.Lin = &r
+		if r.Verdict == workload.LinIllegal && res.Finding == nil {
+			ex.Finding = &sim.Finding{Property: Linearizability, Step: res.Steps, Message: "the history is not linearizable: " + r.Reason}
 		}
 	}
 	for _, o := range res.Chosen {
-		ex.Choices = append(ex.Choices, describe(o, names, nic))
+		ex.Choices = append(ex.Choices, nic.Describe(o, w.names))
 	}
 	return ex, nil
-}
-
-// describe names a scheduling option for a reader: thread, operation, word.
-func describe(o sim.Option, names []string, nic *nicmodel.NIC) string {
-	return nic.Describe(o, names)
 }

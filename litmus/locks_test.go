@@ -9,38 +9,14 @@ import (
 	"testing"
 
 	"github.com/rdmasim/rdmasim/algorithms"
-	"github.com/rdmasim/rdmasim/nicmodel"
+	"github.com/rdmasim/rdmasim/checker"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
 )
 
-// This file measures what the model's knobs do to the built-in locks. The
-// checker's Config does not carry the ordering and CPU knobs yet, so it runs
-// the checker's workload itself, on a nicmodel.Config built directly: 2 nodes,
-// 1 thread on the home node 0 and 2 on node 1, 2 critical sections each, a
-// non-atomic counter increment inside (CPU on the home node, RDMA elsewhere).
-
-type lockSetup struct {
-	nic   *nicmodel.NIC
-	infos []rdma.ThreadInfo
-	err   error
-}
-
-func (s *lockSetup) Nodes() int                 { return s.nic.Config().Nodes }
-func (s *lockSetup) Home() int                  { return 0 }
-func (s *lockSetup) Threads() []rdma.ThreadInfo { return slices.Clone(s.infos) }
-func (s *lockSetup) Alloc(node, words int, label string) rdma.Ptr {
-	p, err := s.nic.AllocLabeled(node, words, label)
-	if err != nil && s.err == nil {
-		s.err = err
-	}
-	return p
-}
-func (s *lockSetup) Init(p rdma.Ptr, v uint64) {
-	if err := s.nic.Init(p, v); err != nil && s.err == nil {
-		s.err = err
-	}
-}
+// This file measures what the model's knobs do to the built-in locks, through
+// the checker's own workload (checker.Lock, the counter under the lock): 2
+// nodes, 1 thread on the home node 0 and the others on node 1.
 
 // lockShape is who runs the workload: threads (thread 0 on the home node 0,
 // the others on node 1) and critical sections each.
@@ -48,70 +24,44 @@ type lockShape struct{ threads, acquires int }
 
 var defaultShape = lockShape{3, 2}
 
-// runLock runs the workload once; the finding is nil when no property broke.
-func runLock(tb testing.TB, a algorithms.Algorithm, cfg nicmodel.Config, c sim.Chooser, record bool) sim.Result {
-	return runLockShape(tb, a, cfg, defaultShape, c, record, nil)
+// lockConfig is the checker configuration of shape under the knobs ("cpu=tso
+// scope=glob"); any: NIC atomics arbitrated in any order.
+func lockConfig(tb testing.TB, knobs string, shape lockShape, any bool) checker.Config {
+	cfg := checker.Config{Nodes: 2, Threads: []int{1, shape.threads - 1}, Home: 0, Acquires: shape.acquires, StepBound: 100_000}
+	if any {
+		cfg.Arbitration = "any"
+	}
+	for _, kv := range strings.Fields(knobs) {
+		if kv == "defaults" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			tb.Fatalf("knob %q: want name=value", kv)
+		}
+		if cfg.Knobs == nil {
+			cfg.Knobs = map[string]string{}
+		}
+		cfg.Knobs[k] = v
+	}
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
 }
 
-// runLockShape runs the workload once in the given shape; final, if set, gets
-// the memory's fingerprint at the end.
-func runLockShape(tb testing.TB, a algorithms.Algorithm, cfg nicmodel.Config, shape lockShape, c sim.Chooser, record bool, final *uint64) sim.Result {
-	cfg.Nodes = 2
-	nic, err := nicmodel.New(cfg)
+// runLock runs the workload once; the finding is nil when no property broke.
+func runLock(tb testing.TB, a algorithms.Algorithm, cfg checker.Config, c sim.Chooser, record bool) checker.Execution {
+	ex, err := checker.Execute(cfg, checker.Lock(func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, algorithms.Options{}) }), c, record)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	counter, _ := nic.AllocLabeled(0, 1, "counter")
-	infos := []rdma.ThreadInfo{{ID: 0, Node: 0, Local: true}}
-	specs := []sim.ThreadSpec{{Node: 0, Name: "n0/t0"}}
-	for i := 1; i < shape.threads; i++ {
-		infos = append(infos, rdma.ThreadInfo{ID: i, Node: 1})
-		specs = append(specs, sim.ThreadSpec{Node: 1, Name: fmt.Sprintf("n1/t%d", i-1)})
-	}
-	su := &lockSetup{nic: nic, infos: infos}
-	lock, err := a.New(su, algorithms.Options{})
-	if err == nil {
-		err = su.err
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	holder := -1
-	body := func(t *sim.Thread) {
-		for range shape.acquires {
-			lock.Acquire(t)
-			if holder >= 0 {
-				t.Mark("cs-enter, while " + specs[holder].Name + " holds the lock")
-				t.Fail("mutual exclusion", "%s enters while %s holds the lock", t.Name(), specs[holder].Name)
-				return
-			}
-			holder = t.ID()
-			t.Mark("cs-enter")
-			if t.Node() == 0 {
-				t.Store(counter, t.Load(counter)+1)
-			} else {
-				t.RWrite(counter, t.RRead(counter)+1)
-			}
-			t.Mark("cs-exit")
-			holder = -1
-			lock.Release(t)
-		}
-	}
-	res := sim.New(nic, sim.Config{StepBound: 100_000, Record: record}, specs, body).Run(c)
-	if res.Finding == nil {
-		if got := nic.Peek(counter); got != uint64(len(specs)*shape.acquires) {
-			res.Finding = &sim.Finding{Property: "lost update", Message: fmt.Sprintf("counter %d", got)}
-		}
-	}
-	if final != nil {
-		*final = nic.Fingerprint()
-	}
-	return res
+	return ex
 }
 
 // lockVerdict runs schedules random schedules and returns "ok", or the
 // property broken and the length in events of the shortest counterexample.
-func lockVerdict(tb testing.TB, a algorithms.Algorithm, cfg nicmodel.Config, schedules int) string {
+func lockVerdict(tb testing.TB, a algorithms.Algorithm, cfg checker.Config, schedules int) string {
 	best, bestLen := "", 0
 	for s := range schedules {
 		res := runLock(tb, a, cfg, sim.NewRandom(uint64(s)+1), false)
@@ -182,10 +132,7 @@ func TestLocksUnderKnobs(t *testing.T) {
 	sem := make(chan struct{}, 2)
 	for i, k := range settings {
 		cells[i] = make([]string, len(algs))
-		var cfg nicmodel.Config
-		if err := cfg.ParseKnobs(k); err != nil {
-			t.Fatal(err)
-		}
+		cfg := lockConfig(t, k, defaultShape, false)
 		for j, a := range algs {
 			wg.Add(1)
 			go func() {
@@ -247,11 +194,8 @@ func TestLockReductionUnderTSO(t *testing.T) {
 		if err != nil {
 			t.Skip(err)
 		}
-		cfg := nicmodel.Config{Arbitration: nicmodel.ArbitrateAny}
-		if err := cfg.ParseKnobs(c.knobs); err != nil {
-			t.Fatal(err)
-		}
-		key := func(res sim.Result, fp uint64) string {
+		cfg := lockConfig(t, c.knobs, lockShape{2, 1}, true)
+		key := func(res checker.Execution, fp uint64) string {
 			if res.Finding != nil {
 				return fmt.Sprintf("%s %x", res.Finding.Property, fp)
 			}
@@ -260,9 +204,9 @@ func TestLockReductionUnderTSO(t *testing.T) {
 		reduced := map[string]bool{}
 		d := sim.NewDFS(sim.DFSOptions{POR: true, Preemptions: -1, MaxExecutions: 2_000_000})
 		for d.Next() {
-			var fp uint64
-			res := runLockShape(t, a, cfg, lockShape{2, 1}, d, false, &fp)
-			d.Done(res)
+			res := runLock(t, a, cfg, d, false)
+			fp := res.Final
+			d.Done(res.Result)
 			if !res.Abandoned {
 				reduced[key(res, fp)] = true
 			}
@@ -272,8 +216,8 @@ func TestLockReductionUnderTSO(t *testing.T) {
 		}
 		random := map[string]bool{}
 		for s := range 20000 {
-			var fp uint64
-			res := runLockShape(t, a, cfg, lockShape{2, 1}, sim.NewRandom(uint64(s)+1), false, &fp)
+			res := runLock(t, a, cfg, sim.NewRandom(uint64(s)+1), false)
+			fp := res.Final
 			k := key(res, fp)
 			random[k] = true
 			if !reduced[k] {

@@ -60,6 +60,11 @@ type Chooser interface {
 // Decision is one choice made during an execution: option Pick of Of enabled.
 type Decision struct {
 	Pick, Of int
+	// Step is the number of the step the pick fired (the Step of its trace
+	// events), filled in by the engine; a replay ignores it. With it, a reader
+	// of a recorded execution finds the event of every decision without
+	// running the execution again.
+	Step int
 }
 
 // Random picks uniformly among the enabled options, from a seeded generator.

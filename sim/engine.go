@@ -224,7 +224,7 @@ func (e *Engine) Run(c Chooser) Result {
 				abandoned = true
 				break
 			}
-			e.dec = append(e.dec, Decision{Pick: i, Of: len(opts)})
+			e.dec = append(e.dec, Decision{Pick: i, Of: len(opts), Step: e.steps + 1})
 			if e.cfg.Record {
 				e.chosen = append(e.chosen, opts[i])
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/rdmasim/rdmasim/checker"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/traces"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
 // algOptions is the JSON form of algorithms.Options kept in replay files.
@@ -30,28 +31,31 @@ func (o algOptions) options() algorithms.Options {
 	return algorithms.Options{BudgetLocal: o.BudgetLocal, BudgetRemote: o.BudgetRemote}
 }
 
-func factory(a algorithms.Algorithm, o algOptions) checker.LockFactory {
-	return func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, o.options()) }
+// factory is the counter-under-lock workload over algorithm a.
+func factory(a algorithms.Algorithm, o algOptions) workload.Workload {
+	return checker.Lock(func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, o.options()) })
 }
 
 // checkResult is one row of `rdmasim check`, and one object of its JSON output.
 type checkResult struct {
-	Algorithm  string         `json:"algorithm"`
-	Config     string         `json:"config"`
-	Settings   checker.Config `json:"settings"`
-	Strategy   string         `json:"strategy"`
-	Seed       uint64         `json:"seed"`
-	Expected   string         `json:"expected"` // "ok" or "violation"
-	Verdict    string         `json:"verdict"`  // "ok" or "violation"
-	Property   string         `json:"property"`
-	Message    string         `json:"message"`
-	Schedules  int            `json:"schedules"`
-	Findings   int            `json:"findings"` // violating schedules seen
-	Steps      int64          `json:"steps"`
-	Seconds    float64        `json:"seconds"`
-	Replay     string         `json:"replay"`
-	Length     int            `json:"length"`
-	AsExpected bool           `json:"as_expected"`
+	Algorithm string         `json:"algorithm"`
+	Config    string         `json:"config"`
+	Settings  checker.Config `json:"settings"`
+	Strategy  string         `json:"strategy"`
+	Seed      uint64         `json:"seed"`
+	Expected  string         `json:"expected"` // "ok" or "violation"
+	Verdict   string         `json:"verdict"`  // "ok" or "violation"
+	Property  string         `json:"property"`
+	Message   string         `json:"message"`
+	Schedules int            `json:"schedules"`
+	Findings  int            `json:"findings"` // violating schedules seen
+	// Warnings are the monitors' warnings (mixed atomicity), distinct.
+	Warnings   []string `json:"warnings,omitempty"`
+	Steps      int64    `json:"steps"`
+	Seconds    float64  `json:"seconds"`
+	Replay     string   `json:"replay"`
+	Length     int      `json:"length"`
+	AsExpected bool     `json:"as_expected"`
 	// LengthBefore is the counterexample's length before shrinking (random and
 	// PCT) or before iterative deepening (dfs).
 	LengthBefore int `json:"length_before,omitempty"`
@@ -268,56 +272,40 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		}
 	}
 	var cx, bypass *checker.Counterexample
-	runCfg := cfg // the configuration the counterexample replays under
-	if strategy == "dfs" {
-		x := checker.Exploration{Config: cfg, Lock: lock, Preemptions: preemptions, MaxExecutions: maxExec,
-			Progress: func(executions, pruned int) {
-				progress("%d executions (%d pruned), %.0f/s", executions, pruned, float64(executions+pruned)/time.Since(start).Seconds())
-			}}
-		rep, err := x.Run()
-		if tty {
-			fmt.Fprint(stderr, "\r\033[K")
+	var st checker.Strategy
+	switch strategy {
+	case checker.StrategyDFS:
+		st = checker.DFS{Preemptions: preemptions, MaxExecutions: maxExec}
+	case checker.StrategyPCT:
+		st = checker.PCT{Random: checker.Random{Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, MaxFindings: maxFindings, Workers: workers}, Depth: depth}
+	default:
+		st = checker.Random{Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, MaxFindings: maxFindings, Workers: workers}
+	}
+	rep, err := checker.Run(cfg, lock, st, checker.Options{Progress: func(p checker.Progress) {
+		rate := float64(p.Done+p.Pruned) / time.Since(start).Seconds()
+		if p.Total > 0 {
+			progress("%d/%d schedules, %.0f/s", p.Done, p.Total, rate)
+		} else {
+			progress("%d executions (%d pruned), %.0f/s", p.Done, p.Pruned, rate)
 		}
-		if err != nil {
-			return r, usagef("check %s: %v", a.Name, err)
-		}
-		runCfg, cx = rep.Config, rep.Shortest
-		r.MaxBypass, bypass = rep.MaxBypass, rep.Bypass
+	}})
+	if tty {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		return r, usagef("check %s: %v", a.Name, err)
+	}
+	runCfg := rep.Config // the configuration the counterexample replays under
+	cx, bypass = rep.Shortest, rep.Bypass
+	r.MaxBypass, r.LinUnknown = rep.MaxBypass, rep.LinUnknown
+	r.Schedules, r.Executions, r.Findings, r.Steps = rep.Executions, rep.Executions, rep.Findings, rep.Steps
+	for _, w := range rep.Warnings {
+		r.Warnings = append(r.Warnings, w.Message)
+	}
+	if strategy == checker.StrategyDFS {
 		r.Settings, r.Config = runCfg, runCfg.String()
-		r.Complete, r.Executions, r.Pruned, r.Schedules, r.Findings, r.Steps = rep.Complete, rep.Executions, rep.Pruned, rep.Executions, rep.Findings, rep.Steps
-		if cx != nil {
-			// The shortest story: fewest preemptions first, then fewest events.
-			bound := preemptions
-			if bound < 0 {
-				bound = 5
-			}
-			d, err := checker.ShortestCounterexample(cfg, lock, bound, maxExec)
-			if err != nil {
-				return r, usagef("check %s: %v", a.Name, err)
-			}
-			before := len(cx.Execution.Trace)
-			if d.Shortest != nil {
-				cx = d.Shortest
-				r.Preemptions = &d.Preemptions
-			}
-			cx.LengthBefore = before
-		}
+		r.Complete, r.Pruned, r.Preemptions = rep.Complete, rep.Pruned, rep.Preemptions
 	} else {
-		camp := checker.Campaign{Config: cfg, Lock: lock, Strategy: strategy,
-			Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, Depth: depth, MaxFindings: maxFindings, Workers: workers,
-			Progress: func(done int) {
-				progress("%d/%d schedules, %.0f/s", done, sh.count, float64(done)/time.Since(start).Seconds())
-			}}
-		rep, err := camp.Run()
-		if tty {
-			fmt.Fprint(stderr, "\r\033[K")
-		}
-		if err != nil {
-			return r, usagef("check %s: %v", a.Name, err)
-		}
-		cx = rep.Shortest
-		r.MaxBypass, bypass, r.LinUnknown = rep.MaxBypass, rep.Bypass, rep.LinUnknown
-		r.Schedules, r.Executions, r.Findings, r.Steps = rep.Schedules, rep.Schedules, rep.Findings, rep.Steps
 		r.Shard, r.FirstSchedule, r.CampaignSchedules = sh.String(), sh.first, sh.total
 		if strategy == checker.StrategyPCT {
 			r.Depth = depth
@@ -347,9 +335,9 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 			return r, fmt.Errorf("saving the counterexample: %v", err)
 		}
 		r.Replay = path
-		if lin := cx.Execution.Lin; lin != nil && lin.Verdict == checker.LinIllegal {
+		if lin := cx.Execution.Lin; lin != nil && lin.Verdict == workload.LinIllegal {
 			html := strings.TrimSuffix(path, ".json") + ".history.html"
-			if err := lin.WriteHTML(html); err != nil {
+			if err := lin.WriteHTML(html, fmt.Sprintf("%s on %s; replay: rdmasim replay %s", a.Name, runCfg, path)); err != nil {
 				return r, fmt.Errorf("drawing the history: %v", err)
 			}
 			r.HistoryHTML = html
@@ -464,6 +452,11 @@ func printResults(w io.Writer, results []checkResult) {
 	for _, r := range results {
 		if r.BypassReplay != "" {
 			fmt.Fprintf(w, "\n%s: bypass bound %d exceeded: %s\nreplay: rdmasim replay %s\n", r.Algorithm, r.BypassBound, r.bypassMsg, r.BypassReplay)
+		}
+	}
+	for _, r := range results {
+		for _, m := range r.Warnings {
+			fmt.Fprintf(w, "\n%s: warning: mixed atomicity: %s\n", r.Algorithm, m)
 		}
 	}
 }

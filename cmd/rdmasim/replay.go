@@ -7,11 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
-	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 )
@@ -94,7 +92,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 	if *htmlPath == "" {
 		return nil
 	}
-	choices, eventOf := decisionEvents(cfg, factory(a, opts), decisions, ex.Trace)
+	choices, eventOf := decisionEvents(ex)
 	decisive := -1
 	if k, err := checker.DecisiveDecision(cfg, factory(a, opts), decisions, ex.Finding.Property); err != nil {
 		return fmt.Errorf("replay: finding the decisive decision: %v", err)
@@ -119,39 +117,30 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// decisionEvents re-runs the replay to find the event each scheduling decision
-// chose: choices[i] is "choice k of n" for the event decision picked (k counted
-// from 1), "" for events no decision picked; eventOf[k] is the index in trace of
-// the event decision k picked, -1 where it cannot be told. Both are nil if the
-// second run does not reproduce trace exactly.
+// decisionEvents finds the event each scheduling decision of the replayed
+// execution ex chose: choices[i] is "choice k of n" for the event decision
+// picked (k counted from 1), "" for events no decision picked; eventOf[k] is the
+// index in ex.Trace of the event decision k picked, -1 where it cannot be told.
 //
-// A decision is made just before the engine fires the chosen step, whose events
-// carry the step's number: the chooser below notes the engine's step count at
-// every decision (it gets hold of the engine through the first thread that
-// takes the lock, before any decision), and the first event of that step,
-// belonging to the chosen thread, is the one the decision picked.
-func decisionEvents(cfg checker.Config, newLock checker.LockFactory, decisions []sim.Decision, trace []traces.Event) (choices []string, eventOf []int) {
-	probe := &stepProbe{inner: sim.NewReplay(decisions)}
-	wrapped := func(s rdma.Setup) (rdma.Lock, error) {
-		l, err := newLock(s)
-		if err != nil {
-			return nil, err
-		}
-		return probedLock{l, probe}, nil
-	}
-	ex, err := checker.Execute(cfg, wrapped, probe, true)
-	if err != nil || !slices.Equal(ex.Trace, trace) || len(probe.steps) != len(decisions) || len(ex.Chosen) != len(decisions) {
+// The engine records, with every decision, the number of the step it fired
+// (sim.Decision.Step), whose events carry that number: the first event of that
+// step belonging to the chosen thread is the one the decision picked. No second
+// run is needed.
+func decisionEvents(ex checker.Execution) (choices []string, eventOf []int) {
+	trace, decisions := ex.Trace, ex.Decisions
+	if len(ex.Chosen) != len(decisions) {
 		return nil, nil
 	}
 	choices = make([]string, len(trace))
 	eventOf = make([]int, len(decisions))
 	j := 0
-	for k, step := range probe.steps {
+	for k, d := range decisions {
+		step := d.Step
 		eventOf[k] = -1
 		for j < len(trace) && trace[j].Step < step {
 			j++
 		}
-		if step < 0 || j == len(trace) || trace[j].Step != step {
+		if step <= 0 || j == len(trace) || trace[j].Step != step {
 			continue
 		}
 		ev, o := trace[j], ex.Chosen[k]
@@ -163,41 +152,9 @@ func decisionEvents(cfg checker.Config, newLock checker.LockFactory, decisions [
 			continue
 		}
 		eventOf[k] = j
-		choices[j] = fmt.Sprintf("choice %d of %d", decisions[k].Pick+1, decisions[k].Of)
+		choices[j] = fmt.Sprintf("choice %d of %d", d.Pick+1, d.Of)
 	}
 	return choices, eventOf
-}
-
-// stepProbe replays decisions and notes, at each, the number the engine will give
-// the step it is about to fire.
-type stepProbe struct {
-	inner *sim.Replay
-	eng   *sim.Engine
-	steps []int // per decision; -1 if the engine was not known yet
-}
-
-func (p *stepProbe) Choose(options []sim.Option) int {
-	s := -1
-	if p.eng != nil {
-		s = p.eng.Steps() + 1
-	}
-	p.steps = append(p.steps, s)
-	return p.inner.Choose(options)
-}
-
-// probedLock hands the engine of the first thread that acquires it to the probe.
-type probedLock struct {
-	rdma.Lock
-	probe *stepProbe
-}
-
-func (l probedLock) Acquire(t rdma.Thread) {
-	if l.probe.eng == nil {
-		if st, ok := t.(interface{ Engine() *sim.Engine }); ok {
-			l.probe.eng = st.Engine()
-		}
-	}
-	l.Lock.Acquire(t)
 }
 
 func strictJSON(data []byte, v any) error {

@@ -1,4 +1,4 @@
-package checker_test
+package rdmatest_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/rdmatest"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
@@ -93,7 +94,7 @@ func TestCheckFailsOnABrokenLock(t *testing.T) {
 	tb := &fakeTB{name: "TestUser/hca"}
 	cfg := checker.DefaultConfig()
 	lock := newShortcutLock(true)
-	checker.Check(tb, lock, cfg, checker.ReplayDir(dir), checker.Schedules(500))
+	rdmatest.CheckLock(tb, lock, cfg, rdmatest.ReplayDir(dir), rdmatest.Schedules(500))
 	if len(tb.errors) != 1 || tb.fatal {
 		t.Fatalf("want one Errorf, got %d errors (fatal %v): %q", len(tb.errors), tb.fatal, tb.errors)
 	}
@@ -105,7 +106,7 @@ func TestCheckFailsOnABrokenLock(t *testing.T) {
 		"replay file: " + filepath.Join(dir, "TestUser_hca"),
 		"RDMASIM_SEED=", "RDMASIM_SCHEDULES=", "RDMASIM_STRATEGY=",
 		`-run '^TestUser$/^hca$'`,
-		"checker.Replay",
+		"RDMASIM_REPLAY=",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("failure message lacks %q", want)
@@ -113,6 +114,19 @@ func TestCheckFailsOnABrokenLock(t *testing.T) {
 	}
 	if len(tb.logs) == 0 || !strings.Contains(tb.logs[0], "seed") {
 		t.Errorf("the settings are not logged first: %q", tb.logs)
+	}
+
+	// The next run replays the saved failure first, and fails on it without
+	// exploring; RDMASIM_REPLAY replays the one file.
+	tb2 := &fakeTB{name: "TestUser/hca"}
+	rdmatest.CheckLock(tb2, lock, cfg, rdmatest.ReplayDir(dir), rdmatest.Schedules(500))
+	if len(tb2.errors) != 1 || !strings.Contains(tb2.errors[0], "saved failure") || !strings.Contains(tb2.errors[0], "still fails") {
+		t.Errorf("second run: errors %q, want the saved failure replayed first", tb2.errors)
+	}
+	for _, l := range tb2.logs {
+		if strings.Contains(l, "schedules, seed") {
+			t.Errorf("second run explored (%q) after a saved failure failed", l)
+		}
 	}
 
 	files, _ := filepath.Glob(filepath.Join(dir, "TestUser_hca", "*.json"))
@@ -134,7 +148,7 @@ func TestCheckFailsOnABrokenLock(t *testing.T) {
 	for _, d := range r.Decisions {
 		dec = append(dec, sim.Decision{Pick: d.Pick, Of: d.Of})
 	}
-	ex, err := checker.Replay(cfg2, lock, dec)
+	ex, err := checker.Replay(cfg2, checker.Lock(lock), dec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +160,7 @@ func TestCheckFailsOnABrokenLock(t *testing.T) {
 // TestCheckPassesOnASafeLock: no failure, and the settings are logged.
 func TestCheckPassesOnASafeLock(t *testing.T) {
 	tb := &fakeTB{name: "TestUser"}
-	checker.Check(tb, newShortcutLock(false), checker.DefaultConfig(), checker.Seed(7))
+	rdmatest.CheckLock(tb, newShortcutLock(false), checker.DefaultConfig(), rdmatest.Seed(7))
 	if len(tb.errors) > 0 {
 		t.Fatalf("a safe lock failed: %q", tb.errors)
 	}
@@ -163,18 +177,18 @@ func TestCheckExpectViolation(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		lock checker.LockFactory
-		opt  checker.CheckOption
+		opt  rdmatest.Option
 		want string // "" passes, else a substring of the failure
 	}{
-		{"broken, any", broken, checker.ExpectViolation(""), ""},
-		{"broken, mutual exclusion", broken, checker.ExpectViolation(checker.MutualExclusion), ""},
-		{"broken, deadlock", broken, checker.ExpectViolation(checker.Deadlock), "expected a violation of deadlock, found another"},
-		{"safe, any", safe, checker.ExpectViolation(""), "expected a violation, but none of"},
-		{"safe, mutual exclusion", safe, checker.ExpectViolation(checker.MutualExclusion), "expected a violation of mutual exclusion"},
-		{"unknown property", broken, checker.ExpectViolation("mutex"), `ExpectViolation("mutex"): no such property`},
+		{"broken, any", broken, rdmatest.ExpectViolation(""), ""},
+		{"broken, mutual exclusion", broken, rdmatest.ExpectViolation(checker.MutualExclusion), ""},
+		{"broken, deadlock", broken, rdmatest.ExpectViolation(checker.Deadlock), "expected a violation of deadlock, found another"},
+		{"safe, any", safe, rdmatest.ExpectViolation(""), "expected a violation, but none of"},
+		{"safe, mutual exclusion", safe, rdmatest.ExpectViolation(checker.MutualExclusion), "expected a violation of mutual exclusion"},
+		{"unknown property", broken, rdmatest.ExpectViolation("mutex"), `ExpectViolation("mutex"): no such property`},
 	} {
 		tb := &fakeTB{name: "TestUser"}
-		checker.Check(tb, c.lock, cfg, c.opt, checker.ReplayDir(t.TempDir()), checker.Schedules(500))
+		rdmatest.CheckLock(tb, c.lock, cfg, c.opt, rdmatest.ReplayDir(t.TempDir()), rdmatest.Schedules(500))
 		switch {
 		case c.want == "" && len(tb.errors) > 0:
 			t.Errorf("%s: failed: %q", c.name, tb.errors)
@@ -191,7 +205,7 @@ func TestCheckEnvironment(t *testing.T) {
 	t.Setenv("RDMASIM_SEED", "5")
 	t.Setenv("RDMASIM_STRATEGY", "pct")
 	tb := &fakeTB{name: "TestUser"}
-	checker.Check(tb, newShortcutLock(false), checker.DefaultConfig(), checker.Schedules(10), checker.Seed(9))
+	rdmatest.CheckLock(tb, newShortcutLock(false), checker.DefaultConfig(), rdmatest.Schedules(10), rdmatest.Seed(9))
 	if len(tb.errors) > 0 || len(tb.logs) < 2 {
 		t.Fatalf("errors %q, logs %q", tb.errors, tb.logs)
 	}
@@ -204,10 +218,10 @@ func TestCheckEnvironment(t *testing.T) {
 		t.Errorf("ran %q, want 37 schedules", tb.logs[1])
 	}
 
-	for _, bad := range [][2]string{{"RDMASIM_SCHEDULES", "many"}, {"RDMASIM_SCHEDULES", "0"}, {"RDMASIM_SEED", "-1"}, {"RDMASIM_STRATEGY", "dfs?"}} {
+	for _, bad := range [][2]string{{"RDMASIM_SCHEDULES", "many"}, {"RDMASIM_SCHEDULES", "0"}, {"RDMASIM_SEED", "-1"}, {"RDMASIM_STRATEGY", "bfs"}} {
 		t.Setenv(bad[0], bad[1])
 		tb := &fakeTB{name: "TestUser"}
-		checker.Check(tb, newShortcutLock(false), checker.DefaultConfig())
+		rdmatest.CheckLock(tb, newShortcutLock(false), checker.DefaultConfig())
 		if !tb.fatal {
 			t.Errorf("%s=%s: want a fatal error, got %q", bad[0], bad[1], tb.errors)
 		}
@@ -215,28 +229,28 @@ func TestCheckEnvironment(t *testing.T) {
 	}
 }
 
-// Check a lock in one line of a test: checker.Check(t, newLock, cfg) fails t
+// Check a lock in one line of a test: rdmatest.CheckLock(t, newLock, cfg) fails t
 // with the shortest counterexample if any schedule breaks a property; a lock
 // known to be broken says so with ExpectViolation, and then fails t if the
 // checker finds nothing. (This example hands Check a recording stand-in for t,
 // to print the verdicts.)
-func ExampleCheck() {
+func ExampleCheckLock() {
 	cfg := checker.DefaultConfig()
 	for _, c := range []struct {
 		what string
 		lock checker.LockFactory
-		opts []checker.CheckOption
+		opts []rdmatest.Option
 	}{
 		{"loopback lock", newShortcutLock(false), nil},
-		{"CPU-shortcut lock, known broken", newShortcutLock(true), []checker.CheckOption{checker.ExpectViolation(checker.MutualExclusion)}},
-		{"loopback lock, wrongly expected broken", newShortcutLock(false), []checker.CheckOption{checker.ExpectViolation("")}},
+		{"CPU-shortcut lock, known broken", newShortcutLock(true), []rdmatest.Option{rdmatest.ExpectViolation(checker.MutualExclusion)}},
+		{"loopback lock, wrongly expected broken", newShortcutLock(false), []rdmatest.Option{rdmatest.ExpectViolation("")}},
 	} {
 		t := &fakeTB{name: "TestMyLock"} // in a real test: the *testing.T
-		checker.Check(t, c.lock, cfg, c.opts...)
+		rdmatest.CheckLock(t, c.lock, cfg, c.opts...)
 		fmt.Printf("%s: %s\n", c.what, t.verdict())
 	}
 	// Output:
 	// loopback lock: ok
 	// CPU-shortcut lock, known broken: ok
-	// loopback lock, wrongly expected broken: failed: rdmasim: expected a violation, but none of 2000 schedules (random, seed 1) broke any property;
+	// loopback lock, wrongly expected broken: failed: rdmasim: expected a violation, but none of 2000 executions (random, seed 1) broke any property;
 }

@@ -1,4 +1,4 @@
-package checker
+package rdmatest
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // for a property over schedules checked with rapid:
 //
 //	rapid.Check(t, func(t *rapid.T) {
-//		ex, err := checker.Execute(cfg, newLock, checker.RapidChooser(t), false)
+//		ex, err := checker.Execute(cfg, checker.Lock(newLock), rdmatest.RapidChooser(t), false)
 //		if err != nil {
 //			t.Fatal(err)
 //		}

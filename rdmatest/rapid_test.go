@@ -1,4 +1,4 @@
-package checker_test
+package rdmatest_test
 
 import (
 	"errors"
@@ -11,13 +11,14 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/rdmatest"
 )
 
 // noFinding is the property a user writes: no schedule rapid draws breaks
 // anything.
 func noFinding(cfg checker.Config, lock checker.LockFactory) func(*rapid.T) {
 	return func(t *rapid.T) {
-		ex, err := checker.Execute(cfg, lock, checker.RapidChooser(t), false)
+		ex, err := checker.Execute(cfg, checker.Lock(lock), rdmatest.RapidChooser(t), false)
 		if err != nil {
 			t.Fatal(err)
 		}
