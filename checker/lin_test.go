@@ -71,7 +71,6 @@ func TestLinExecute(t *testing.T) {
 	}
 }
 
-
 // TestMixedAtomicity: the warning comes with the first execution of every naive
 // lock (random, one schedule), never for the safe ones, and never under atomic
 // scope glob.

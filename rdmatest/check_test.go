@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/rdmasim/rdmasim/checker"
-	"github.com/rdmasim/rdmasim/rdmatest"
 	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/rdmatest"
 	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 )

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // linHistBuilder writes histories by hand, on a logical clock like the Run's.
