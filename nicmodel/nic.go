@@ -344,7 +344,7 @@ func (n *NIC) Label(p rdma.Ptr) string {
 		th, q := decodeCQ(p)
 		return fmt.Sprintf("cq of t%d %v", th, q)
 	}
-	if p.Node() >= len(n.nodes) {
+	if p.Node() < 0 || p.Node() >= len(n.nodes) {
 		return ""
 	}
 	nd := &n.nodes[p.Node()]
@@ -369,6 +369,8 @@ func (n *NIC) check(p rdma.Ptr, words int) error {
 	switch {
 	case p == 0:
 		return fmt.Errorf("nil pointer")
+	case p.Node() < 0:
+		return fmt.Errorf("%s is not a pointer (no node)", p)
 	case p.Node() >= len(n.nodes):
 		return fmt.Errorf("%s: node %d does not exist", p, p.Node())
 	case p.Offset()%rdma.WordBytes != 0:

@@ -658,7 +658,7 @@ func TestConfigAndErrors(t *testing.T) {
 	if err := nic.Init(p.Add(1), 42); err != nil || nic.Peek(p.Add(1)) != 42 || nic.Peek(p) != 0 {
 		t.Errorf("Init: %v, words %d %d", err, nic.Peek(p), nic.Peek(p.Add(1)))
 	}
-	for _, bad := range []rdma.Ptr{0, p.Add(2), rdma.MakePtr(1, 0x44), rdma.MakePtr(1, 0), rdma.MakePtr(9, 64)} {
+	for _, bad := range []rdma.Ptr{0, p.Add(2), rdma.MakePtr(1, 0x44), rdma.MakePtr(1, 0), rdma.MakePtr(9, 64), rdma.Ptr(0x48)} {
 		if err := nic.Init(bad, 1); err == nil {
 			t.Errorf("Init(%v) succeeded", bad)
 		}

@@ -9,23 +9,38 @@ const WordBytes = 8
 // the zero Ptr is never a valid word.
 const ReservedBytes = 64
 
-// Ptr names one word of registered memory: a 16-bit node id and a 48-bit byte
-// offset, packed into one uint64 so that it can itself be stored in a word (an MCS
-// queue stores Ptrs to its nodes' descriptors).
+// Ptr names one word of registered memory: a node id and a 48-bit byte offset,
+// packed into one uint64 so that it can itself be stored in a word (an MCS queue
+// stores Ptrs to its nodes' descriptors).
+//
+// The top 16 bits hold node+1 and the low 48 bits the offset, so every valid Ptr
+// has a non-zero node field, a pointer to node 0 included: a word holding a Ptr
+// never looks like a small number (n0:0x50 is 0x0001_0000_0000_0050, not 80),
+// and the zero Ptr, nil, is no word of any node. Build Ptrs with [MakePtr] and
+// take them apart with [Ptr.Node] and [Ptr.Offset]; converting a Ptr to a uint64
+// and back (to store it in a word) keeps it intact.
 type Ptr uint64
 
-const offsetBits = 48
+const (
+	offsetBits = 48
+	offsetMask = 1<<offsetBits - 1
+)
 
-// MakePtr returns the Ptr of the word at byte offset off on node.
+// MaxNode is the largest node id a Ptr can name.
+const MaxNode = 1<<(64-offsetBits) - 2
+
+// MakePtr returns the Ptr of the word at byte offset off on node, 0 … MaxNode
+// (offsets are taken modulo 2^48).
 func MakePtr(node int, off uint64) Ptr {
-	return Ptr(uint64(node)<<offsetBits | off&(1<<offsetBits-1))
+	return Ptr(uint64(node+1)<<offsetBits | off&offsetMask)
 }
 
-// Node is the id of the node that holds the word.
-func (p Ptr) Node() int { return int(uint64(p) >> offsetBits) }
+// Node is the id of the node that holds the word: -1 for nil, and for any value
+// whose node field is 0, which no MakePtr returns.
+func (p Ptr) Node() int { return int(uint64(p)>>offsetBits) - 1 }
 
 // Offset is the byte offset of the word in its node's memory.
-func (p Ptr) Offset() uint64 { return uint64(p) & (1<<offsetBits - 1) }
+func (p Ptr) Offset() uint64 { return uint64(p) & offsetMask }
 
 // Add returns the Ptr words words further on the same node.
 func (p Ptr) Add(words int) Ptr { return p + Ptr(words*WordBytes) }
@@ -33,10 +48,14 @@ func (p Ptr) Add(words int) Ptr { return p + Ptr(words*WordBytes) }
 // IsNil reports whether p is the zero Ptr.
 func (p Ptr) IsNil() bool { return p == 0 }
 
-// String formats p as n<node>:0x<offset>, the form traces use.
+// String formats p as n<node>:0x<offset>, the form traces use; nil for the
+// zero Ptr, and ptr?(0x<bits>) for a value with no node field.
 func (p Ptr) String() string {
 	if p == 0 {
 		return "nil"
+	}
+	if p.Node() < 0 {
+		return fmt.Sprintf("ptr?(%#x)", uint64(p))
 	}
 	return fmt.Sprintf("n%d:%#x", p.Node(), p.Offset())
 }

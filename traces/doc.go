@@ -10,6 +10,10 @@
 //	3  n0/t0   mark             cs-enter
 //	4  n1/t1   nic-atomic-write RCAS   n0:0x48 /*lock*/ wrote 1
 //
+// Values read and written are shown as pointers (n0:0x50) when they decode as
+// one, else as numbers: see [FormatValue]. [WriteHTML] draws the same events
+// as a page.
+//
 // A [Replay] file is versioned JSON: what failed, the algorithm and
 // configuration that ran (as their owners encode them), and one decision per line
 // with the event it chose, for a reader. Files are written through a temporary

@@ -61,7 +61,10 @@ type Event struct {
 
 // Format renders the event as one trace line (without its number), naming the
 // thread with names[Thread].
-func (e Event) Format(names []string) string {
+func (e Event) Format(names []string) string { return e.format(names, 0) }
+
+// format is Format for a run of nodes nodes (0: not known).
+func (e Event) format(names []string, nodes int) string {
 	who := fmt.Sprintf("t%d", e.Thread)
 	if e.Thread >= 0 && e.Thread < len(names) {
 		who = names[e.Thread]
@@ -78,10 +81,10 @@ func (e Event) Format(names []string) string {
 		}
 	}
 	if e.HasRead {
-		fmt.Fprintf(&b, " read %s", value(e.Read))
+		fmt.Fprintf(&b, " read %s", FormatValue(e.Read, nodes))
 	}
 	if e.HasWrite {
-		fmt.Fprintf(&b, " wrote %s", value(e.Wrote))
+		fmt.Fprintf(&b, " wrote %s", FormatValue(e.Wrote, nodes))
 	}
 	if e.Note != "" {
 		if e.Op != rdma.OpNone || e.Addr != 0 {
@@ -92,11 +95,27 @@ func (e Event) Format(names []string) string {
 	return strings.TrimRight(b.String(), " ")
 }
 
-// value prints a word: words with a node id in their top bits as pointers,
-// others in decimal (a pointer to node 0 is printed as its offset).
-func value(v uint64) string {
-	if v >= 1<<48 {
-		return rdma.Ptr(v).String()
+// FormatValue formats a word read or written: as a pointer, n<node>:0x<offset>,
+// when it decodes as one, else in decimal. A word decodes as a pointer when its
+// node field is set (every [rdma.Ptr] but nil has one, a pointer to node 0
+// included), the node is one of the run's nodes (0 … nodes-1; any node when
+// nodes is 0, not known), and the offset is word-aligned.
+func FormatValue(v uint64, nodes int) string {
+	if p, ok := asPtr(v, nodes); ok {
+		return p.String()
 	}
 	return fmt.Sprint(v)
 }
+
+// asPtr decodes v as a pointer, if it is one (see [FormatValue]).
+func asPtr(v uint64, nodes int) (rdma.Ptr, bool) {
+	p := rdma.Ptr(v)
+	n := p.Node()
+	if n < 0 || (nodes > 0 && n >= nodes) || p.Offset()%rdma.WordBytes != 0 {
+		return 0, false
+	}
+	return p, true
+}
+
+// value formats a word when the run's nodes are not known.
+func value(v uint64) string { return FormatValue(v, 0) }

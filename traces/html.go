@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -30,6 +31,16 @@ type Page struct {
 	// Decisive is the index into Events of the event the decisive scheduling
 	// decision chose, -1 if it is not known.
 	Decisive int
+	// Nodes is the number of nodes of the run, 0 if not known: a value read or
+	// written is shown as a pointer only if it points into one of them (see
+	// [FormatValue]).
+	Nodes int
+	// ReplayCommand, if set, is the command that reproduces the trace
+	// ("rdmasim replay FILE"); the page shows it to be copied.
+	ReplayCommand string
+	// HistoryHTML, if set, is a link (relative to the page) to the lock-history
+	// page of the same execution.
+	HistoryHTML string
 }
 
 // isNIC reports whether an event of kind k is done by the NIC of the node it
@@ -90,10 +101,15 @@ func (p Page) Save(path string) error {
 // The page as the template sees it.
 type pageView struct {
 	Title, Algorithm, Config, Property, Message string
+	Summary                                     string // one plain sentence: what went wrong
+	ReplayCommand                               string
+	HistoryHTML                                 string
 	Lanes                                       []laneView
 	Rows                                        []rowView
 	Events, Decisions                           int
 	Decisive                                    int // row number, 0 if none
+	Spans                                       int // NIC atomics drawn as a span
+	Gutter                                      template.CSS
 	Text                                        string
 	Style                                       template.CSS
 	Script                                      template.JS
@@ -109,13 +125,39 @@ type rowView struct {
 	N                   int
 	Line                string // the text-trace line
 	Violation, Decisive bool
-	Choice              string     // "choice k of n", if a decision picked the event
+	Choice              string    // "choice k of n", if a decision picked the event
+	Bars                []barView // the NIC atomics whose span covers the row
+	InSpan              bool      // strictly inside the span of a NIC atomic
+	Tint                template.CSS
 	Cells               []cellView // one per lane
+	Mem                 *memView   // the touched word after the event, if it has one
+}
+
+// barView is one row's piece of the bracket that joins the two halves of a NIC
+// atomic.
+type barView struct {
+	Span  int          // the span's number, from 1
+	Slot  int          // its column in the gutter, for overlapping spans
+	Part  string       // "start", "mid", "end", or "open" (no write before the trace ends)
+	Color template.CSS // the issuing thread's colour
+	Style template.CSS // the bar's position in the gutter
+	Title string       // what the span is, for a tooltip
+}
+
+// memView is the value of the word an event touched, in memory, after it.
+type memView struct {
+	Word    string // the word's label, or its address
+	Addr    string
+	Value   string // "" when not known
+	Was     string // the value before, when the event changed a known value
+	Changed bool   // the event wrote memory
+	Note    string // "store buffered", "memory unchanged", …
 }
 
 type cellView struct {
-	NIC bool       // the cell is in a NIC's lane
-	Ev  *eventView // nil but in the event's lane
+	NIC  bool       // the cell is in a NIC's lane
+	Ev   *eventView // nil but in the event's lane
+	Bars []barView  // in a NIC lane: the connector of a NIC atomic executed there
 }
 
 type eventView struct {
@@ -128,6 +170,22 @@ type eventView struct {
 	Note              string
 	Violation         bool
 	Decisive          bool
+	// Half is set on the two halves of a NIC atomic: "1st half", "2nd half".
+	Half     string
+	HalfNote string // "the write follows at event 4", "read at event 1"
+	Span     int    // the span's number, 0 if none
+	// Inside names the NIC atomic whose two halves this event falls between
+	// on the same word: the event breaks its atomicity.
+	Inside string
+}
+
+// atomicSpan is one NIC atomic drawn as a span: its read half at row From, its
+// write half at row To (-1 if the trace ends before it).
+type atomicSpan struct {
+	From, To, Thread int
+	Addr             rdma.Ptr
+	Op               rdma.Op
+	Slot             int
 }
 
 func (p Page) view() (*pageView, error) {
@@ -139,6 +197,7 @@ func (p Page) view() (*pageView, error) {
 	}
 	v := &pageView{Title: p.Title, Algorithm: p.Algorithm, Config: p.Config, Property: p.Property,
 		Message: p.Message, Events: len(p.Events), Decisive: p.Decisive + 1,
+		Summary: Summary(p.Property, p.Message), ReplayCommand: p.ReplayCommand, HistoryHTML: p.HistoryHTML,
 		Style: template.CSS(pageCSS), Script: template.JS(pageJS)}
 	if v.Title == "" {
 		v.Title = "rdmasim counterexample"
@@ -226,9 +285,29 @@ func (p Page) view() (*pageView, error) {
 		}
 	}
 
+	spans := atomicSpans(p.Events)
+	v.Spans = len(spans)
+	slots := 0
+	for _, sp := range spans {
+		slots = max(slots, sp.Slot+1)
+	}
+	// The gutter between the row numbers and the lanes holds the brackets.
+	v.Gutter = template.CSS(fmt.Sprintf("width:%dpx", 6+10*slots))
+	if slots == 0 {
+		v.Gutter = "width:0"
+	}
+	halves := make(map[int]int, 2*len(spans)) // row → span index, for both halves
+	for k, sp := range spans {
+		halves[sp.From] = k
+		if sp.To >= 0 {
+			halves[sp.To] = k
+		}
+	}
+
+	mem := make(map[rdma.Ptr]uint64) // the words' values in memory, as far as the trace tells
 	var text strings.Builder
 	for i, ev := range p.Events {
-		line := fmt.Sprintf("%4d  %s", i+1, ev.Format(p.Names))
+		line := fmt.Sprintf("%4d  %s", i+1, ev.format(p.Names, p.Nodes))
 		text.WriteString(line)
 		text.WriteByte('\n')
 		e := &eventView{Kind: ev.Kind.String(), Color: threadColor(ev.Thread), Note: ev.Note,
@@ -260,10 +339,10 @@ func (p Page) view() (*pageView, error) {
 			e.Label = ev.Label
 		}
 		if ev.HasRead {
-			e.HasRead, e.Read = true, value(ev.Read)
+			e.HasRead, e.Read = true, FormatValue(ev.Read, p.Nodes)
 		}
 		if ev.HasWrite {
-			e.HasWrite, e.Wrote = true, value(ev.Wrote)
+			e.HasWrite, e.Wrote = true, FormatValue(ev.Wrote, p.Nodes)
 		}
 		key := laneKey{false, ev.Thread}
 		if ev.Kind.isNIC() {
@@ -277,11 +356,204 @@ func (p Page) view() (*pageView, error) {
 		for i, l := range v.Lanes {
 			row.Cells[i].NIC = l.NIC
 		}
+
+		// The spans of NIC atomics that cover the row: a bracket in the gutter,
+		// a connector in the lane of the NIC, a tint on the rows in between.
+		for k, sp := range spans {
+			end := sp.To
+			if end < 0 {
+				end = len(p.Events) - 1
+			}
+			if i < sp.From || i > end {
+				continue
+			}
+			what := fmt.Sprintf("%s's %s on %s", name(sp.Thread), sp.Op, wordName(sp.Addr, p.Events[sp.From].Label))
+			b := barView{Span: k + 1, Slot: sp.Slot, Part: "mid", Color: threadColor(sp.Thread),
+				Style: template.CSS(fmt.Sprintf("left:%dpx", 3+10*sp.Slot))}
+			switch {
+			case i == sp.From:
+				b.Part = "start"
+			case i == sp.To:
+				b.Part = "end"
+			case sp.To < 0 && i == end:
+				b.Part = "open"
+			}
+			if sp.To >= 0 {
+				b.Title = fmt.Sprintf("events %d–%d: the NIC's read and write of %s; everything between them lands inside it", sp.From+1, sp.To+1, what)
+			} else {
+				b.Title = fmt.Sprintf("from event %d: the NIC's read of %s; its write had not happened when the trace ends", sp.From+1, what)
+			}
+			row.Bars = append(row.Bars, b)
+			if nic, ok := laneOf[laneKey{true, sp.Addr.Node()}]; ok {
+				row.Cells[nic].Bars = append(row.Cells[nic].Bars, b)
+			}
+			if i != sp.From && i != sp.To && !row.InSpan {
+				row.InSpan, row.Tint = true, threadColor(sp.Thread)
+				if ev.Addr == sp.Addr && (ev.HasRead || ev.HasWrite) {
+					e.Inside = fmt.Sprintf("lands inside %s (events %d–%d)", what, sp.From+1, end+1)
+				}
+			}
+		}
+		if k, ok := halves[i]; ok {
+			sp := spans[k]
+			e.Span = k + 1
+			if i == sp.From {
+				e.Half = "1st half"
+				if sp.To >= 0 {
+					e.HalfNote = fmt.Sprintf("the NIC's read; its write is event %d", sp.To+1)
+				} else {
+					e.HalfNote = "its write had not happened when the trace ends"
+				}
+			} else {
+				e.Half = "2nd half"
+				e.HalfNote = fmt.Sprintf("the NIC's write; its read was event %d", sp.From+1)
+			}
+		}
+		row.Mem = memAfter(mem, ev, p.Nodes)
 		row.Cells[laneOf[key]].Ev = e
 		v.Rows = append(v.Rows, row)
 	}
 	v.Text = text.String()
 	return v, nil
+}
+
+// atomicSpans pairs the two halves of every NIC atomic: a nic-atomic-read
+// and the next nic-atomic-write of the same thread, word and operation. Each
+// span gets the first gutter slot no span overlapping it has.
+func atomicSpans(events []Event) []atomicSpan {
+	var spans []atomicSpan
+	for i, ev := range events {
+		if ev.Kind != NICAtomicRead {
+			continue
+		}
+		sp := atomicSpan{From: i, To: -1, Thread: ev.Thread, Addr: ev.Addr, Op: ev.Op}
+		for j := i + 1; j < len(events); j++ {
+			w := events[j]
+			if w.Thread != ev.Thread || w.Addr != ev.Addr || w.Op != ev.Op {
+				continue
+			}
+			if w.Kind == NICAtomicWrite {
+				sp.To = j
+			}
+			if w.Kind == NICAtomicWrite || w.Kind == NICAtomicRead {
+				break
+			}
+		}
+		spans = append(spans, sp)
+	}
+	last := func(sp atomicSpan) int {
+		if sp.To < 0 {
+			return len(events) - 1
+		}
+		return sp.To
+	}
+	for k := range spans {
+		used := map[int]bool{}
+		for _, o := range spans[:k] {
+			if last(o) >= spans[k].From {
+				used[o.Slot] = true
+			}
+		}
+		for used[spans[k].Slot] {
+			spans[k].Slot++
+		}
+	}
+	return spans
+}
+
+// memAfter tracks memory through the trace: it applies ev to mem and returns
+// the value of the word ev touched after it, or nil if ev touched no word's
+// value. A word is known from its first read or write in the trace (a word
+// never written before holds the value read). Stores into a TSO store buffer
+// and loads from one leave memory as it was.
+func memAfter(mem map[rdma.Ptr]uint64, ev Event, nodes int) *memView {
+	if ev.Addr == 0 || !(ev.HasRead || ev.HasWrite) {
+		return nil
+	}
+	m := &memView{Word: wordName(ev.Addr, ev.Label), Addr: ev.Addr.String()}
+	old, known := mem[ev.Addr]
+	switch {
+	case strings.HasPrefix(ev.Note, "into its store buffer"):
+		m.Note = "store buffered, memory unchanged"
+	case strings.HasPrefix(ev.Note, "from its store buffer"):
+		m.Note = "read from the store buffer"
+	case ev.HasWrite:
+		mem[ev.Addr] = ev.Wrote
+		m.Changed = !known || old != ev.Wrote
+		if known && old != ev.Wrote {
+			m.Was = FormatValue(old, nodes)
+		} else if known {
+			m.Note = "rewritten with the value it had"
+		}
+	case !known:
+		mem[ev.Addr] = ev.Read
+	}
+	if v, ok := mem[ev.Addr]; ok {
+		m.Value = FormatValue(v, nodes)
+	} else if m.Note == "" {
+		m.Note = "not known"
+	}
+	return m
+}
+
+// wordName names a word by its label, else by its address.
+func wordName(p rdma.Ptr, label string) string {
+	if label != "" {
+		return label
+	}
+	return p.String()
+}
+
+// Summary says in one plain sentence what went wrong, from the property broken
+// and the finding's message.
+func Summary(property, message string) string {
+	message = strings.TrimSpace(message)
+	if m := mutexMessage.FindStringSubmatch(message); property == "mutual exclusion" && m != nil {
+		return fmt.Sprintf("Two threads held the lock at once: %s entered its critical section while %s held it.", m[1], m[2])
+	}
+	lead, ok := summaryLeads[property]
+	switch {
+	case property == "" && message == "":
+		return ""
+	case property == "":
+		return sentence(message)
+	case !ok:
+		lead = fmt.Sprintf("The property %q broke", property)
+	}
+	if property == "linearizability" {
+		message = strings.TrimPrefix(message, "the lock history is not linearizable: ")
+	}
+	if message == "" {
+		return lead + "."
+	}
+	return sentence(lead + ": " + message)
+}
+
+var mutexMessage = regexp.MustCompile(`^(\S+) enters the critical section while (\S+) holds the lock$`)
+
+// summaryLeads open the sentence of each property the checker reports.
+var summaryLeads = map[string]string{
+	"mutual exclusion": "Two threads held the lock at once",
+	"lost update":      "An update made in a critical section was lost",
+	"deadlock":         "The threads got stuck: none of them can move",
+	"step bound":       "The run never finished",
+	"starvation":       "A thread never got the lock",
+	"bypass bound":     "A waiting thread was overtaken too many times",
+	"linearizability":  "No correct lock could have produced this history",
+	"misuse":           "The algorithm broke a rule of the programming model",
+	"panic":            "The algorithm's code crashed",
+}
+
+// sentence capitalizes s and ends it with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, "?") {
+		s += "."
+	}
+	return s
 }
 
 // threadColor gives thread id its colour, as CSS custom properties: the same
@@ -311,8 +583,10 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <body>
 <header class="banner">
 <div class="verdict">{{if .Property}}&#x2716; violation: <b>{{.Property}}</b>{{else}}counterexample{{end}}</div>
-{{with .Message}}<div class="message">{{.}}</div>{{end}}
+{{with .Summary}}<p class="summary" id="summary">{{.}}</p>{{end}}
+{{with .Message}}<div class="message">finding: {{.}}</div>{{end}}
 <div class="meta">{{with .Algorithm}}algorithm <b>{{.}}</b> &middot; {{end}}{{with .Config}}configuration <code>{{.}}</code> &middot; {{end}}{{.Events}} events{{if .Events}} (<a href="#e{{.Events}}">jump to the last</a>){{end}}{{if .Decisions}} &middot; {{.Decisions}} scheduling decisions{{end}}</div>
+{{if or .ReplayCommand .HistoryHTML}}<div class="meta links">{{with .ReplayCommand}}reproduce: <code class="cmd" id="replay-command">{{.}}</code>{{end}}{{if and .ReplayCommand .HistoryHTML}} &middot; {{end}}{{with .HistoryHTML}}<a class="history" href="{{.}}">lock history (acquire/release intervals) &rarr;</a>{{end}}</div>{{end}}
 </header>
 <section class="legend" aria-label="legend">
 <span class="item"><span class="sw sw-violation"></span>violation: where the property broke (the last event)</span>
@@ -320,17 +594,19 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <span class="item"><span class="chip">choice k of n</span>a scheduling decision picked this event: option k of the n steps enabled there</span>
 <span class="item"><span class="sw sw-cpu"></span>CPU operation, in its thread's lane</span>
 <span class="item"><span class="sw sw-nic"></span>NIC event: in the lane of the NIC that executes it, tagged with the thread that posted the verb</span>
-<span class="item"><span class="sw sw-mark"></span>critical section entered / left</span>
+{{if .Spans}}<span class="item"><span class="sw sw-span"></span>one NIC atomic: its read and its write joined by a bracket; rows inside it happened between the two halves</span>
+{{end}}<span class="item"><span class="sw sw-mark"></span>critical section entered / left</span>
 <span class="item"><span class="sw sw-sleep"></span>thread parks / wakes</span>
+<span class="item"><span class="memsw">x = 1</span>memory after the event: the value of the word it touched</span>
 <span class="item hint">Hover a row for its text-trace line. Click an event (or Tab to it and press Enter) to highlight every event on the same word; Esc clears.</span>
 <span class="item status" id="status" aria-live="polite"></span>
 </section>
 <main>
 <table class="trace">
-<colgroup><col class="num">{{range .Lanes}}<col>{{end}}</colgroup>
-<thead><tr><th class="num">#</th>{{range .Lanes}}<th class="{{if .NIC}}lane-nic{{else}}lane-thread{{end}}"{{with .Color}} style="{{.}}"{{end}}><span class="lane-name">{{.Name}}</span><span class="lane-sub">{{.Sub}}</span></th>{{end}}</tr></thead>
+<colgroup><col class="num"><col class="gutter" style="{{.Gutter}}">{{range .Lanes}}<col>{{end}}<col class="memcol"></colgroup>
+<thead><tr><th class="num">#</th><th class="gutter" aria-hidden="true"></th>{{range .Lanes}}<th class="{{if .NIC}}lane-nic{{else}}lane-thread{{end}}"{{with .Color}} style="{{.}}"{{end}}><span class="lane-name">{{.Name}}</span><span class="lane-sub">{{.Sub}}</span></th>{{end}}<th class="mem"><span class="mem-name">memory after</span><span class="lane-sub">the word the event touched</span></th></tr></thead>
 <tbody>
-{{range .Rows}}<tr id="e{{.N}}" class="row{{if .Violation}} violation{{end}}{{if .Decisive}} decisive{{end}}" title="{{.Line}}"><td class="num"><span class="n">{{if .Decisive}}&#x2605; {{end}}{{.N}}</span>{{with .Choice}}<span class="chip">{{.}}</span>{{end}}</td>{{range .Cells}}<td class="cell{{if .NIC}} nic{{end}}">{{with .Ev}}{{template "event" .}}{{end}}</td>{{end}}</tr>
+{{range .Rows}}<tr id="e{{.N}}" class="row{{if .Violation}} violation{{end}}{{if .Decisive}} decisive{{end}}" title="{{.Line}}"{{if .InSpan}} data-inspan="1"{{end}}{{with .Tint}} style="{{.}}"{{end}}><td class="num"><span class="n">{{if .Decisive}}&#x2605; {{end}}{{.N}}</span>{{with .Choice}}<span class="chip">{{.}}</span>{{end}}</td><td class="gutter">{{range .Bars}}{{template "bar" .}}{{end}}</td>{{range .Cells}}<td class="cell{{if .NIC}} nic{{end}}{{if .Bars}} spanned{{end}}">{{range .Bars}}{{template "bar" .}}{{end}}{{with .Ev}}{{template "event" .}}{{end}}</td>{{end}}<td class="mem">{{with .Mem}}{{template "mem" .}}{{end}}</td></tr>
 {{end}}</tbody>
 </table>
 </main>
@@ -341,10 +617,14 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <script>{{.Script}}</script>
 </body>
 </html>
-{{define "event"}}<div class="ev {{.Class}}" style="{{.Color}}"{{with .Addr}} data-addr="{{.}}"{{end}} tabindex="0">
-<div class="top"><span class="kind">{{.Kind}}</span>{{with .Issuer}}<span class="issuer">{{.}}</span>{{end}}{{if .Violation}}<span class="tag tag-violation">&#x2716; violation</span>{{end}}{{if .Decisive}}<span class="tag tag-decisive">&#x2605; decisive</span>{{end}}</div>
+{{define "bar"}}<span class="bar {{.Part}}" data-span="{{.Span}}" style="{{.Color}};{{.Style}}" title="{{.Title}}"></span>{{end}}
+{{define "mem"}}<div class="memval{{if .Changed}} changed{{end}}" data-addr="{{.Addr}}"><span class="mw">{{.Word}}</span>{{with .Value}} = <b class="v">{{.}}</b>{{end}}{{with .Was}} <span class="was">was {{.}}</span>{{end}}{{with .Note}} <span class="mnote">{{.}}</span>{{end}}</div>{{end}}
+{{define "event"}}<div class="ev {{.Class}}{{if .Span}} half{{end}}" style="{{.Color}}"{{with .Addr}} data-addr="{{.}}"{{end}}{{with .Span}} data-span="{{.}}"{{end}} tabindex="0">
+<div class="top"><span class="kind">{{.Kind}}</span>{{with .Issuer}}<span class="issuer">{{.}}</span>{{end}}{{with .Half}}<span class="half-tag">{{.}}</span>{{end}}{{if .Violation}}<span class="tag tag-violation">&#x2716; violation</span>{{end}}{{if .Decisive}}<span class="tag tag-decisive">&#x2605; decisive</span>{{end}}</div>
 {{if or .Op .Addr .HasRead .HasWrite}}<div class="what">{{with .Op}}<b class="op">{{.}}</b>{{end}}{{with .Addr}}<span class="addr">{{.}}</span>{{end}}{{with .Label}}<span class="label">{{.}}</span>{{end}}{{if .HasRead}}<span class="rd">read <b>{{.Read}}</b></span>{{end}}{{if .HasWrite}}<span class="wr">wrote <b>{{.Wrote}}</b></span>{{end}}</div>{{end}}
 {{with .Note}}<div class="note">{{.}}</div>{{end}}
+{{with .HalfNote}}<div class="halfnote">{{.}}</div>{{end}}
+{{with .Inside}}<div class="inside">&#x26A0; {{.}}</div>{{end}}
 </div>{{end}}
 `))
 
@@ -355,7 +635,10 @@ body { margin: 0; font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, 
 code, .addr, .op, .kind, .chip, pre, .num { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 .banner { background: var(--red); color: #fff; padding: 12px 18px; }
 .banner .verdict { font-size: 20px; }
-.banner .message { font-size: 15px; margin-top: 2px; }
+.banner .summary { font-size: 17px; font-weight: 600; margin: 6px 0 2px; max-width: 70em; }
+.banner .message { font-size: 13px; margin-top: 2px; opacity: .9; }
+.banner code.cmd { user-select: all; font-size: 13px; }
+.banner .links { margin-top: 4px; }
 .banner .meta { margin-top: 6px; opacity: .92; }
 .banner a { color: #fff; }
 .banner code { background: rgba(255,255,255,.16); padding: 1px 5px; border-radius: 3px; }
@@ -368,15 +651,32 @@ code, .addr, .op, .kind, .chip, pre, .num { font-family: ui-monospace, "SFMono-R
 .sw-decisive { background: var(--amber-bg); border: 2px solid var(--amber); }
 .sw-cpu { background: #fff; border: 1px solid #9aa3ad; border-left: 4px solid #3b6fb6; }
 .sw-nic { background: repeating-linear-gradient(135deg, #fff 0 3px, #eef1f4 3px 6px); border: 1px dashed #3b6fb6; border-left: 4px solid #3b6fb6; }
+.sw-span { width: 9px; border: 0; border-radius: 0; border-left: 4px solid #3b6fb6; border-top: 3px solid #3b6fb6; border-bottom: 3px solid #3b6fb6; }
+.memsw { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 11px; color: #1d2430; background: #fff; border: 1px solid #b8c2cc; border-radius: 3px; padding: 0 4px; }
 .sw-mark { background: #e3f4e6; border: 1px solid #2e7d32; }
 .sw-sleep { background: #f0f1f3; border: 1px dotted #9aa3ad; }
 main { padding: 0 10px 12px; }
 table.trace { width: 100%; border-collapse: separate; border-spacing: 0; table-layout: fixed; }
 col.num { width: 7.5em; }
+col.memcol { width: 15em; }
+th.gutter, td.gutter { padding: 0; border-left: 0; position: relative; }
+th.mem { color: #39424d; border-top: 4px solid #9aa3ad; }
+td.mem { padding: 6px 8px 2px; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12px; overflow-wrap: anywhere; }
+.memval .mw { color: #7a4b00; font-style: italic; }
+.memval .v { font-weight: 700; padding: 0 3px; border-radius: 3px; }
+.memval.changed .v { color: #fff; background: #a83232; }
+.memval .was, .memval .mnote { color: var(--muted); font-size: 11px; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
+.memval.same { outline: 3px solid #1565c0; outline-offset: 1px; }
+td.cell.spanned { position: relative; padding-left: 18px; }
+.bar { position: absolute; top: 0; bottom: 0; width: 4px; background: var(--c); pointer-events: auto; }
+.bar.start { top: 15px; width: 14px; background: none; border-left: 4px solid var(--c); border-top: 3px solid var(--c); border-top-left-radius: 5px; }
+.bar.end { bottom: auto; height: 18px; width: 14px; background: none; border-left: 4px solid var(--c); border-bottom: 3px solid var(--c); border-bottom-left-radius: 5px; }
+.bar.open { background: repeating-linear-gradient(to bottom, var(--c) 0 5px, transparent 5px 9px); }
+td.gutter .bar.start, td.gutter .bar.end { width: 8px; }
 th { position: sticky; top: 0; z-index: 2; background: #fff; text-align: left; padding: 6px 8px; border-bottom: 2px solid var(--line); }
 th.lane-thread { border-top: 4px solid var(--c); color: var(--c); }
 th.lane-nic { border-top: 4px solid #6b7785; background: #eef1f4; color: #39424d; }
-.lane-name { display: block; font-size: 14px; font-weight: 700; }
+.lane-name, .mem-name { display: block; font-size: 14px; font-weight: 700; }
 .lane-sub { display: block; font-size: 11px; font-weight: 400; color: var(--muted); }
 th.num { color: var(--muted); font-weight: 400; }
 td { padding: 2px 6px; vertical-align: top; border-left: 1px solid var(--line); }
@@ -384,6 +684,7 @@ td.num { border-left: 0; text-align: right; color: var(--muted); padding: 6px 8p
 td.num .n { display: block; font-size: 13px; }
 td.num .chip { display: inline-block; margin-top: 2px; }
 td.cell.nic { background-color: #f1f3f6; }
+tr[data-inspan] td { background-color: var(--bg); }
 tr.violation td { background-color: var(--red-bg); }
 tr.violation td.num { color: var(--red); font-weight: 700; }
 tr.decisive td { background-color: var(--amber-bg); }
@@ -415,6 +716,9 @@ tr.row:hover td { background-color: #eaf1fb; }
 .rd { color: #1f5fa8; }
 .wr { color: #a83232; }
 .note { color: #3a4450; }
+.half-tag { font-size: 10.5px; font-weight: 700; color: var(--c); background: #fff; border: 1.5px solid var(--c); border-radius: 8px; padding: 0 5px; }
+.halfnote { font-size: 11px; color: var(--muted); }
+.inside { margin-top: 2px; font-weight: 700; color: #8a1c1c; background: #fff0f0; border: 1px solid #e3a3a3; border-radius: 3px; padding: 1px 5px; }
 tr.violation .ev { border: 2px solid var(--red); border-left: 6px solid var(--red); box-shadow: 0 0 0 3px rgba(198,40,40,.15); }
 tr.violation .ev .note { color: var(--red); }
 tr.decisive .ev { border: 2px solid var(--amber); border-left: 6px solid var(--amber); box-shadow: 0 0 0 3px rgba(217,154,0,.2); }
@@ -425,13 +729,15 @@ details.text summary { cursor: pointer; color: var(--muted); }
 details.text pre { background: #fff; border: 1px solid var(--line); border-radius: 4px; padding: 8px; overflow-x: auto; }
 `
 
-// pageJS highlights every event on the clicked event's word, and marks the
+// pageJS highlights every event on the clicked event's word (and the word's
+// values in the memory column), and marks the
 // page as ready (data-ready="1" on body) once it has run.
 const pageJS = `(function () {
   "use strict";
   var current = null;
   var status = document.getElementById("status");
   var events = document.querySelectorAll(".ev[data-addr]");
+  var cells = document.querySelectorAll(".memval[data-addr]");
   function select(addr) {
     current = (addr && addr !== current) ? addr : null;
     var n = 0, label = "";
@@ -443,6 +749,9 @@ const pageJS = `(function () {
         var l = events[i].querySelector(".label");
         if (l && !label) { label = " /*" + l.textContent + "*/"; }
       }
+    }
+    for (var j = 0; j < cells.length; j++) {
+      cells[j].classList.toggle("same", current !== null && cells[j].getAttribute("data-addr") === current);
     }
     status.textContent = current === null ? "" : current + label + ": " + n + (n === 1 ? " event" : " events") + " on this word";
   }

@@ -35,8 +35,11 @@ func samplePage() Page {
 			{Step: 6, Thread: 1, Kind: NICAtomicWrite, Op: rdma.OpRCAS, Addr: lock, Label: "lock", Wrote: 1, HasWrite: true},
 			{Step: 6, Thread: 1, Kind: Mark, Note: "cs-enter, while n0/t0 holds the lock"},
 		},
-		Choices:  []string{"choice 3 of 3", "choice 1 of 2", "", "choice 2 of 3", "", "", "choice 2 of 2", ""},
-		Decisive: 1,
+		Choices:       []string{"choice 3 of 3", "choice 1 of 2", "", "choice 2 of 3", "", "", "choice 2 of 2", ""},
+		Decisive:      1,
+		Nodes:         2,
+		ReplayCommand: "rdmasim replay 'dir with space/r.json'",
+		HistoryHTML:   "r.history.html",
 	}
 }
 
@@ -62,8 +65,8 @@ func row(t *testing.T, page string, n int) (string, int) {
 	if ev < 0 {
 		t.Fatalf("row %d has no event:\n%s", n, r)
 	}
-	// The first <td> is the row number.
-	return r, strings.Count(r[:ev], "<td") - 2
+	// The first two <td> are the row number and the gutter of NIC atomics' brackets.
+	return r, strings.Count(r[:ev], `<td class="cell`) - 1
 }
 
 func TestWriteHTML(t *testing.T) {
@@ -163,6 +166,72 @@ func TestWriteHTML(t *testing.T) {
 		t.Errorf("%d violating rows, want 1", n)
 	}
 
+	// One plain sentence says what went wrong; the command that reproduces the
+	// trace and the link to the lock history are shown.
+	for _, s := range []string{
+		`<p class="summary" id="summary">Two threads held the lock at once: n1/t0 entered its critical section while n0/t0 held it.</p>`,
+		`<code class="cmd" id="replay-command">rdmasim replay &#39;dir with space/r.json&#39;</code>`,
+		`<a class="history" href="r.history.html">`,
+	} {
+		if !strings.Contains(page, s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+
+	// The memory column: the touched word's value after each event. Event 1
+	// reads the lock before anything wrote it: it held what was read.
+	for n, want := range map[int]string{
+		1: `<td class="mem"><div class="memval" data-addr="n0:0x48"><span class="mw">lock</span> = <b class="v">0</b></div></td>`,
+		2: `<td class="mem"><div class="memval changed" data-addr="n0:0x48"><span class="mw">lock</span> = <b class="v">1</b> <span class="was">was 0</span></div></td>`,
+		3: `<td class="mem"></td>`,
+		4: `<td class="mem"><div class="memval changed" data-addr="n1:0x40"><span class="mw">&lt;script&gt;alert(1)&lt;/script&gt;</span> = <b class="v">n1:0x50</b></div></td>`,
+		7: `<td class="mem"><div class="memval" data-addr="n0:0x48"><span class="mw">lock</span> = <b class="v">1</b> <span class="mnote">rewritten with the value it had</span></div></td>`,
+	} {
+		if r, _ := row(t, page, n); !strings.Contains(r, want) {
+			t.Errorf("row %d: memory column lacks %q:\n%s", n, want, r)
+		}
+	}
+	if n := strings.Count(page, `<td class="mem">`); n != len(p.Events) {
+		t.Errorf("%d memory cells, want one per event (%d)", n, len(p.Events))
+	}
+
+	// The two halves of the RCAS (events 1 and 7) are joined: a bracket opens
+	// at the read, runs through the rows between, in the gutter and in NIC n0's
+	// lane, and closes at the write; the rows between are inside it, and the
+	// CPU CAS on the same word says it lands inside the RCAS.
+	for n := 1; n <= 7; n++ {
+		part := "mid"
+		switch n {
+		case 1:
+			part = "start"
+		case 7:
+			part = "end"
+		}
+		r, _ := row(t, page, n)
+		bar := `<span class="bar ` + part + `" data-span="1"`
+		if c := strings.Count(r, bar); c != 2 {
+			t.Errorf("row %d: %d pieces %q of the RCAS's bracket, want 2 (gutter and NIC lane):\n%s", n, c, bar, r)
+		}
+		if inside := strings.Contains(r, `data-inspan="1"`); inside != (n > 1 && n < 7) {
+			t.Errorf("row %d: inside the span %v, want %v", n, inside, !inside)
+		}
+	}
+	if r, _ := row(t, page, 8); strings.Contains(r, `class="bar`) {
+		t.Errorf("row 8, after the RCAS, has a piece of its bracket:\n%s", r)
+	}
+	if r, _ := row(t, page, 1); !strings.Contains(r, `<span class="half-tag">1st half</span>`) || !strings.Contains(r, "its write is event 7") {
+		t.Errorf("the RCAS's read is not marked as its first half:\n%s", r)
+	}
+	if r, _ := row(t, page, 7); !strings.Contains(r, `<span class="half-tag">2nd half</span>`) || !strings.Contains(r, "its read was event 1") {
+		t.Errorf("the RCAS's write is not marked as its second half:\n%s", r)
+	}
+	if r, _ := row(t, page, 2); !strings.Contains(r, `<div class="inside">&#x26A0; lands inside n1/t0&#39;s RCAS on lock (events 1–7)</div>`) {
+		t.Errorf("the CPU CAS between the halves is not marked as inside the RCAS:\n%s", r)
+	}
+	if r, _ := row(t, page, 4); strings.Contains(r, `class="inside"`) {
+		t.Errorf("an event on another word is marked as inside the RCAS:\n%s", r)
+	}
+
 	// Escaped, self-contained, deterministic.
 	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("the label is not escaped")
@@ -183,6 +252,7 @@ func TestWriteHTML(t *testing.T) {
 func TestWriteHTMLNoChoicesNoDecisive(t *testing.T) {
 	p := samplePage()
 	p.Choices, p.Decisive = nil, -1
+	p.ReplayCommand, p.HistoryHTML = "", ""
 	p.Names = nil // threads named t0, t1, …; NICs after them
 	page := writePage(t, p)
 	for _, s := range []string{"(not determined for this trace)", `<span class="lane-name">t2</span>`, `<span class="lane-name">NIC n1</span>`} {
@@ -190,7 +260,7 @@ func TestWriteHTMLNoChoicesNoDecisive(t *testing.T) {
 			t.Errorf("page lacks %q", s)
 		}
 	}
-	for _, s := range []string{"row decisive", "choice 1 of", "scheduling decisions"} {
+	for _, s := range []string{"row decisive", "choice 1 of", "scheduling decisions", "reproduce:", "lock history", `class="history"`} {
 		if strings.Contains(page, s) {
 			t.Errorf("page shows %q", s)
 		}
@@ -243,5 +313,89 @@ func TestPageSave(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 || entries[0].Name() != "page.html" {
 		t.Errorf("files left behind: %v", entries)
+	}
+}
+
+func TestWriteHTMLHistoryLinkSanitized(t *testing.T) {
+	p := samplePage()
+	p.HistoryHTML = "javascript:alert(1)"
+	if page := writePage(t, p); strings.Contains(page, "javascript:") {
+		t.Errorf("an unsafe history link is on the page")
+	}
+}
+
+// An atomic whose write the trace does not reach is an open span to the end;
+// a later atomic of the same thread on the same word is a span of its own;
+// overlapping atomics get gutter slots of their own.
+func TestAtomicSpans(t *testing.T) {
+	a, b := rdma.MakePtr(0, 0x40), rdma.MakePtr(0, 0x48)
+	evs := []Event{
+		{Thread: 1, Kind: NICAtomicRead, Op: rdma.OpRCAS, Addr: a, HasRead: true},
+		{Thread: 2, Kind: NICAtomicRead, Op: rdma.OpRFAA, Addr: b, HasRead: true},
+		{Thread: 1, Kind: NICAtomicWrite, Op: rdma.OpRCAS, Addr: a, HasWrite: true, Wrote: 1},
+		{Thread: 2, Kind: NICAtomicWrite, Op: rdma.OpRFAA, Addr: b, HasWrite: true, Wrote: 1},
+		{Thread: 1, Kind: NICAtomicRead, Op: rdma.OpRCAS, Addr: a, HasRead: true, Read: 1},
+		{Thread: 0, Kind: CPU, Op: rdma.OpStore, Addr: a, HasWrite: true},
+	}
+	got := atomicSpans(evs)
+	want := []atomicSpan{
+		{From: 0, To: 2, Thread: 1, Addr: a, Op: rdma.OpRCAS, Slot: 0},
+		{From: 1, To: 3, Thread: 2, Addr: b, Op: rdma.OpRFAA, Slot: 1},
+		{From: 4, To: -1, Thread: 1, Addr: a, Op: rdma.OpRCAS, Slot: 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("spans %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("span %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	page := writePage(t, Page{Names: []string{"n0/t0", "n1/t0", "n1/t1"}, Events: evs, Decisive: -1})
+	if r, _ := row(t, page, 6); !strings.Contains(r, `<span class="bar open" data-span="3"`) || !strings.Contains(r, "lands inside n1/t0&#39;s RCAS") {
+		t.Errorf("the open span does not reach the last row:\n%s", r)
+	}
+}
+
+func TestMemoryColumnStoreBuffer(t *testing.T) {
+	x := rdma.MakePtr(0, 0x40)
+	mem := map[rdma.Ptr]uint64{}
+	for i, c := range []struct {
+		ev                Event
+		value, was, note  string
+		changed, hasValue bool
+	}{
+		{Event{Kind: CPU, Op: rdma.OpStore, Addr: x, Wrote: 5, HasWrite: true, Note: "into its store buffer"}, "", "", "store buffered, memory unchanged", false, false},
+		{Event{Kind: CPU, Op: rdma.OpLoad, Addr: x, Read: 5, HasRead: true, Note: "from its store buffer"}, "", "", "read from the store buffer", false, false},
+		{Event{Kind: NICRead, Op: rdma.OpRRead, Addr: x, Read: 0, HasRead: true}, "0", "", "", false, true},
+		{Event{Kind: CPU, Op: rdma.OpStore, Addr: x, Wrote: 5, HasWrite: true, Note: "drains from its store buffer"}, "5", "0", "", true, true},
+		{Event{Kind: CPU, Op: rdma.OpLoad, Addr: x, Read: 5, HasRead: true}, "5", "", "", false, true},
+	} {
+		m := memAfter(mem, c.ev, 1)
+		if m == nil || m.Value != c.value || m.Was != c.was || m.Note != c.note || m.Changed != c.changed {
+			t.Errorf("event %d: %+v, want value %q was %q note %q changed %v", i+1, m, c.value, c.was, c.note, c.changed)
+		}
+	}
+	if m := memAfter(mem, Event{Kind: Mark, Note: "cs-enter"}, 1); m != nil {
+		t.Errorf("a mark has a memory value: %+v", m)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	for _, c := range []struct{ property, message, want string }{
+		{"mutual exclusion", "n1/t1 enters the critical section while n0/t0 holds the lock",
+			"Two threads held the lock at once: n1/t1 entered its critical section while n0/t0 held it."},
+		{"mutual exclusion", "something else", "Two threads held the lock at once: something else."},
+		{"lost update", "the counter ends at 3 after 4 critical sections",
+			"An update made in a critical section was lost: the counter ends at 3 after 4 critical sections."},
+		{"linearizability", "the lock history is not linearizable: two holders", "No correct lock could have produced this history: two holders."},
+		{"deadlock", "", "The threads got stuck: none of them can move."},
+		{"new property", "it broke", `The property "new property" broke: it broke.`},
+		{"", "something happened", "Something happened."},
+		{"", "", ""},
+	} {
+		if got := Summary(c.property, c.message); got != c.want {
+			t.Errorf("Summary(%q, %q) = %q, want %q", c.property, c.message, got, c.want)
+		}
 	}
 }

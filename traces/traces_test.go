@@ -3,6 +3,7 @@ package traces
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,8 +122,39 @@ func TestRender(t *testing.T) {
 
 func ExampleRender() {
 	Render(os.Stdout, []string{"n0/t0"}, []Event{
-		{Thread: 0, Kind: CPU, Op: rdma.OpSwap, Addr: rdma.MakePtr(0, 0x40), Label: "tail", Read: 0, HasRead: true, Wrote: 0x58, HasWrite: true},
+		{Thread: 0, Kind: CPU, Op: rdma.OpSwap, Addr: rdma.MakePtr(0, 0x40), Label: "tail", Read: 0, HasRead: true, Wrote: uint64(rdma.MakePtr(0, 0x58)), HasWrite: true},
+		{Thread: 0, Kind: CPU, Op: rdma.OpFAA, Addr: rdma.MakePtr(0, 0x48), Label: "next", Read: 0x58, HasRead: true, Wrote: 0x59, HasWrite: true},
 	})
 	// Output:
-	//    1  n0/t0   cpu              Swap   n0:0x40 /*tail*/ read 0 wrote 88
+	//    1  n0/t0   cpu              Swap   n0:0x40 /*tail*/ read 0 wrote n0:0x58
+	//    2  n0/t0   cpu              FAA    n0:0x48 /*next*/ read 88 wrote 89
+}
+
+// A word is shown as a pointer when it decodes as one: a pointer to node 0 is
+// n0:0x50, never the number 80.
+func TestFormatValue(t *testing.T) {
+	for _, c := range []struct {
+		v     uint64
+		nodes int
+		want  string
+	}{
+		{0, 2, "0"},
+		{80, 2, "80"},
+		{uint64(rdma.MakePtr(0, 0x50)), 2, "n0:0x50"},
+		{uint64(rdma.MakePtr(0, 0x50)), 0, "n0:0x50"},
+		{uint64(rdma.MakePtr(1, 0x48)), 2, "n1:0x48"},
+		{uint64(rdma.MakePtr(2, 0x48)), 2, fmt.Sprint(3<<48 | 0x48)}, // node 2 of a run of two
+		{uint64(rdma.MakePtr(2, 0x48)), 0, "n2:0x48"},                // nodes not known
+		{uint64(rdma.MakePtr(0, 0x4c)), 2, fmt.Sprint(1<<48 | 0x4c)}, // not aligned
+		{^uint64(0), 0, "18446744073709551615"},                      // -1
+		{uint64(rdma.MakePtr(rdma.MaxNode, 0x40)), 0, "n65534:0x40"},
+	} {
+		if got := FormatValue(c.v, c.nodes); got != c.want {
+			t.Errorf("FormatValue(%#x, %d) = %q, want %q", c.v, c.nodes, got, c.want)
+		}
+	}
+	ev := Event{Thread: 0, Kind: CPU, Op: rdma.OpStore, Addr: rdma.MakePtr(1, 0x40), Wrote: uint64(rdma.MakePtr(0, 0x50)), HasWrite: true}
+	if got := ev.Format(nil); !strings.HasSuffix(got, "wrote n0:0x50") {
+		t.Errorf("a pointer to node 0 is formatted %q", got)
+	}
 }

@@ -58,6 +58,51 @@ func TestReplayHTML(t *testing.T) {
 		t.Errorf("page shows %d events, the counterexample has %d", n, length)
 	}
 
+	// What went wrong in one sentence, the command that reproduces it, the
+	// lock-history page next to the replay file (linked relative to the page),
+	// a memory value per event that touched a word, and the RCAS's read and
+	// write joined by a bracket with the host's CAS inside it.
+	history := strings.TrimSuffix(filepath.Base(replay), ".json") + ".history.html"
+	if _, err := os.Stat(filepath.Join(dir, history)); err != nil {
+		t.Fatalf("check wrote no lock history next to the replay: %v", err)
+	}
+	for _, want := range []string{
+		`<p class="summary" id="summary">Two threads held the lock at once: n1/t1 entered its critical section while n0/t0 held it.</p>`,
+		`<code class="cmd" id="replay-command">rdmasim replay ` + replay + `</code>`,
+		`<a class="history" href="` + history + `">`,
+		`<th class="mem">`, `<td class="mem"><div class="memval changed" data-addr="n0:0x48"><span class="mw">lock</span> = <b class="v">1</b>`,
+		`<span class="bar start" data-span="1"`, `<span class="bar end" data-span="1"`, `data-inspan="1"`,
+		`<span class="half-tag">1st half</span>`, `<span class="half-tag">2nd half</span>`,
+		`lands inside n1/t1&#39;s RCAS on lock`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(s, `<td class="mem">`); n != length {
+		t.Errorf("%d memory cells, want one per row (%d)", n, length)
+	}
+	// A page in a subdirectory links the history by a relative path; a replay
+	// file with no history next to it gets no link.
+	sub := filepath.Join(dir, "sub", "p.html")
+	if out, stderr, code := rdmasim(t, "replay", replay, "--html", sub); code != 0 {
+		t.Fatalf("replay --html sub/p.html: exit %d\n%s%s", code, out, stderr)
+	}
+	if got, _ := os.ReadFile(sub); !strings.Contains(string(got), `<a class="history" href="../`+history+`">`) {
+		t.Errorf("the page in sub/ does not link ../%s", history)
+	}
+	lone := filepath.Join(t.TempDir(), "lone.json")
+	if raw, err := os.ReadFile(replay); err != nil || os.WriteFile(lone, raw, 0o644) != nil {
+		t.Fatalf("copying the replay file: %v", err)
+	}
+	lonePage := filepath.Join(filepath.Dir(lone), "lone.html")
+	if out, stderr, code := rdmasim(t, "replay", lone, "--html", lonePage); code != 0 {
+		t.Fatalf("replay lone.json --html: exit %d\n%s%s", code, out, stderr)
+	}
+	if got, _ := os.ReadFile(lonePage); strings.Contains(string(got), `class="history"`) || !strings.Contains(string(got), "rdmasim replay "+lone) {
+		t.Errorf("the page of a replay file without a history links one, or lacks its replay command")
+	}
+
 	// Flags before the file, the same page; no temporary file left behind.
 	other := filepath.Join(dir, "y.html")
 	if out, stderr, code := rdmasim(t, "replay", "--html", other, replay); code != 0 {
@@ -157,7 +202,9 @@ func TestReplayHTMLInChromium(t *testing.T) {
 	if n := strings.Count(dom, `class="ev `); n != length {
 		t.Errorf("the DOM shows %d events, want %d", n, length)
 	}
-	for _, want := range []string{"mutual exclusion", "NIC n0", "cs-enter", "nic-atomic-read"} {
+	for _, want := range []string{"mutual exclusion", "NIC n0", "cs-enter", "nic-atomic-read",
+		`id="summary"`, "Two threads held the lock at once", `id="replay-command"`, `class="history"`,
+		`class="bar start"`, `class="bar end"`, `class="memval`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM lacks %q", want)
 		}

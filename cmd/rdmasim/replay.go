@@ -7,6 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
@@ -21,9 +25,12 @@ recorded decisions and prints its trace. Exits 1 if the execution no longer
 follows the decisions or no longer breaks the property the file names.
 
   --html PATH   also write the counterexample as one self-contained HTML page:
-                a lane per thread and per NIC, a row per event, the violation
-                and every scheduling decision marked (flags may come before or
-                after FILE)
+                what went wrong in one sentence, a lane per thread and per NIC,
+                a row per event with the touched word's value after it, the two
+                halves of each NIC atomic joined, the violation and every
+                scheduling decision marked, the command that reproduces it and
+                a link to the lock history saved next to FILE, if there is one
+                (flags may come before or after FILE)
 `
 
 func cmdReplay(args []string, stdout, stderr io.Writer) error {
@@ -109,12 +116,50 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 		Events:    ex.Trace,
 		Choices:   choices,
 		Decisive:  decisive,
+		Nodes:     cfg.Nodes,
+
+		ReplayCommand: "rdmasim replay " + shellQuote(path),
+		HistoryHTML:   historyLink(path, *htmlPath),
 	}
 	if err := page.Save(*htmlPath); err != nil {
 		return fmt.Errorf("replay: --html: %v", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *htmlPath)
 	return nil
+}
+
+// historyLink returns the link, relative to the page at pagePath, to the
+// lock-history page saved next to the replay file (its name with .history.html
+// for .json), or "" if there is none.
+func historyLink(replayPath, pagePath string) string {
+	if !strings.HasSuffix(replayPath, ".json") {
+		return ""
+	}
+	hist := strings.TrimSuffix(replayPath, ".json") + ".history.html"
+	if fi, err := os.Stat(hist); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	absHist, err1 := filepath.Abs(hist)
+	absPage, err2 := filepath.Abs(pagePath)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(filepath.Dir(absPage), absHist)
+	if err != nil {
+		return ""
+	}
+	// As a URL path: slashes, escaped, never mistaken for a scheme ("a:b.html").
+	return (&url.URL{Path: filepath.ToSlash(rel)}).String()
+}
+
+// shellQuote quotes s for a POSIX shell, unless it needs no quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+:,=@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // decisionEvents finds the event each scheduling decision of the replayed
