@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/rdmasim/rdmasim/algorithms"
@@ -98,3 +99,112 @@ func TestMixedAtomicity(t *testing.T) {
 		}
 	}
 }
+
+// panicLock panics in Acquire on the second thread: a bug in a user's lock.
+type panicLock struct{ word rdma.Ptr }
+
+func (l *panicLock) Acquire(t rdma.Thread) {
+	t.RRead(l.word)
+	if t.ID() == 1 {
+		var m map[int]int
+		m[0] = 1 // the line the report must name
+	}
+}
+func (l *panicLock) Release(t rdma.Thread) {}
+
+// TestPanicSite: a panic in the lock's code is reported with the file and line
+// in that code, the thread and the step; a constructor that returns a nil lock
+// is an error that says so.
+func TestPanicSite(t *testing.T) {
+	newLock := func(s rdma.Setup) (rdma.Lock, error) { return &panicLock{word: s.Alloc(s.Home(), 1, "w")}, nil }
+	ex, err := Execute(DefaultConfig(), Lock(newLock), sim.NewRandom(1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Finding == nil || ex.Finding.Property != Panic {
+		t.Fatalf("finding %v, want a panic", ex.Finding)
+	}
+	for _, want := range []string{"n1/t0 panicked at step", "assignment to entry in nil map", "lin_test.go:", "panicLock"} {
+		if !strings.Contains(ex.Finding.Message, want) {
+			t.Errorf("message %q lacks %q", ex.Finding.Message, want)
+		}
+	}
+	t.Log(ex.Finding.Message)
+
+	nilLock := func(s rdma.Setup) (rdma.Lock, error) { return nil, nil }
+	_, err = Execute(DefaultConfig(), Lock(nilLock), sim.NewRandom(1), false)
+	if err == nil || !strings.Contains(err.Error(), "nil lock") {
+		t.Errorf("nil lock: error %v, want one that says so", err)
+	}
+}
+
+// TestLockTable: the lock table workload keeps every key's lock safe for the
+// safe locks, breaks a naive one, and its key choices follow p_local.
+func TestLockTable(t *testing.T) {
+	for _, c := range []struct {
+		alg  string
+		zipf float64
+		want string // "" or the property
+	}{{"alock", 0, ""}, {"mcs", 1.5, ""}, {"spin-naive", 0, MutualExclusion}} {
+		a, err := algorithms.Lookup(c.alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newLock := func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, algorithms.Options{}) }
+		cfg := Config{Nodes: 2, Threads: []int{2}, Acquires: 3, Scope: "hca"}
+		wl := workload.LockTable{Lock: newLock, Keys: 4, Local: 0.5, ZipfS: c.zipf, CriticalSection: true, Seed: 3}
+		rep, err := Campaign{Config: cfg, Workload: wl, Strategy: StrategyRandom, Schedules: 300, Seed: 1}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if rep.Shortest != nil {
+			got = rep.Shortest.Finding.Property
+			t.Logf("%s: %s", c.alg, rep.Shortest.Finding.Message)
+		}
+		if got != c.want {
+			t.Errorf("%s: finding %q, want %q", c.alg, got, c.want)
+		}
+	}
+	// Key choices follow p_local: count acquires on the thread's own node.
+	for _, local := range []float64{0, 0.5, 1} {
+		var own, all int
+		newLock := func(s rdma.Setup) (rdma.Lock, error) {
+			return &countLock{home: s.Home(), own: &own, all: &all}, nil
+		}
+		cfg := Config{Nodes: 3, Threads: []int{1}, Acquires: 200, Scope: "hca"}
+		wl := workload.LockTable{Lock: newLock, Keys: 6, Local: local, Seed: 1}
+		if _, err := Execute(cfg, wl, sim.NewRandom(1), false); err != nil {
+			t.Fatal(err)
+		}
+		frac := float64(own) / float64(all)
+		t.Logf("p_local %.1f: %d of %d acquires local (%.2f)", local, own, all, frac)
+		if all != 600 || frac < local-0.1 || frac > local+0.1 {
+			t.Errorf("p_local %.1f: %d of %d acquires on the own node", local, own, all)
+		}
+	}
+	for _, bad := range []workload.LockTable{{Keys: 4}, {Lock: newPanic, Keys: 0}, {Lock: newPanic, Keys: 2, Local: 1.5}} {
+		if _, err := Execute(DefaultConfig(), bad, sim.NewRandom(1), false); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+	if n := workload.KeyNode(5, 6, 3); n != 2 {
+		t.Errorf("KeyNode(5, 6, 3) = %d, want 2", n)
+	}
+}
+
+func newPanic(s rdma.Setup) (rdma.Lock, error) { return &panicLock{}, nil }
+
+// countLock counts acquires, and those by a thread on the lock's home node.
+type countLock struct {
+	home     int
+	own, all *int
+}
+
+func (l *countLock) Acquire(t rdma.Thread) {
+	*l.all++
+	if t.Node() == l.home {
+		*l.own++
+	}
+}
+func (l *countLock) Release(rdma.Thread) {}

@@ -41,7 +41,8 @@ type Thread struct {
 	stop     func()
 	done     bool
 	panicked any
-	opSeq    int // operations issued to the model so far
+	panicAt  string // where the thread's code panicked: file:line (function)
+	opSeq    int    // operations issued to the model so far
 
 	// spin reduction
 	reads      []readRec // what the current iteration read
