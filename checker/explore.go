@@ -23,6 +23,13 @@ type Exploration struct {
 	StopAtFirst bool
 	// Progress, if set, is called after every execution.
 	Progress func(executions, pruned int)
+	// ProgressFindings, if set, is called like Progress, with the violating
+	// executions so far.
+	ProgressFindings func(executions, pruned, findings int)
+	// Stop, if set, ends the exploration early once it is closed: it is
+	// checked before every execution. The report is then not Complete and
+	// says Interrupted; Executions and Pruned say how much ran.
+	Stop <-chan struct{}
 	// OnExecution, if set, sees every execution run to its end.
 	OnExecution func(ex Execution)
 }
@@ -44,6 +51,8 @@ type ExplorationReport struct {
 	// MaxBypass and Bypass: as in Report (fairness, apart from the findings).
 	MaxBypass int
 	Bypass    *Counterexample
+	// Interrupted: Stop was closed before the exploration ended.
+	Interrupted bool
 }
 
 // Run explores.
@@ -65,6 +74,16 @@ func (x Exploration) Run() (ExplorationReport, error) {
 	var bypass []sim.Decision
 	var sc scratch
 	for d.Next() {
+		if x.Stop != nil {
+			select {
+			case <-x.Stop:
+				rep.Interrupted = true
+			default:
+			}
+			if rep.Interrupted {
+				break
+			}
+		}
 		ex, err := w.execute(d, false, &sc)
 		if err != nil {
 			return rep, err
@@ -73,6 +92,13 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		rep.Steps += int64(ex.Steps)
 		if x.Progress != nil {
 			x.Progress(d.Executions(), d.Pruned())
+		}
+		if x.ProgressFindings != nil {
+			f := rep.Findings
+			if !ex.Abandoned && ex.Finding != nil && ex.Finding.Property != BypassBound {
+				f++
+			}
+			x.ProgressFindings(d.Executions(), d.Pruned(), f)
 		}
 		if ex.Abandoned {
 			continue
@@ -103,7 +129,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		return rep, err
 	}
 	rep.Config = x.Config
-	rep.Complete = d.Complete()
+	rep.Complete = d.Complete() && !rep.Interrupted
 	rep.Executions, rep.Pruned = d.Executions(), d.Pruned()
 	if best != nil {
 		cx, err := Replay(x.Config, x.Lock, best.Decisions)
