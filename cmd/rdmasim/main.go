@@ -28,6 +28,12 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// incompleteError: the run was interrupted before its results could tell:
+// exit status 1, with the message.
+type incompleteError struct{ msg string }
+
+func (e incompleteError) Error() string { return e.msg }
+
 // errMismatch: the run worked, and a verdict differs from what was expected.
 var errMismatch = errors.New("mismatch")
 
@@ -52,10 +58,14 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdout, stderr)
 	var ue usageError
+	var ie incompleteError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errMismatch):
+		return 1
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "rdmasim: %v\n", err)
 		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "rdmasim: %v\n", err)
