@@ -111,7 +111,11 @@ takes the lock --acquires times and increments a counter on the home node inside
 the critical section) under many schedules, and reports mutual exclusion, lost
 updates, deadlock, misuse (a CPU operation on another node's memory) and step-bound
 findings. For each violation it prints the shortest counterexample found and saves
-it as a replay file.
+it as a replay file in --out, named after the algorithm, the property, the seed,
+the schedule and a hash of the run's settings.
+
+Ctrl-C (SIGINT) or SIGTERM stops the run between schedules and prints the results
+so far, marked interrupted; a second Ctrl-C ends it at once.
 
 Flags:
 `

@@ -10,7 +10,9 @@
 //
 // Exit status: 0 when every verdict is the algorithm's expected one (or a replay
 // reproduced its finding), 1 when a verdict differs from the expected one (or a
-// replay no longer reproduces), 2 for a usage or configuration error.
+// replay no longer reproduces, or SIGINT or SIGTERM interrupted the run before
+// its results could tell), 2 for a usage or configuration error (or replay
+// files that could not be written).
 package main
 
 import (
@@ -48,7 +50,8 @@ Usage:
   rdmasim help [COMMAND]    help on a command
 
 Exit status: 0 every verdict as expected, 1 a verdict differs from the expected
-one, 2 usage or input error.
+one (or an interrupted run is incomplete), 2 usage or input error (or --out not
+writable).
 `
 
 func main() {
