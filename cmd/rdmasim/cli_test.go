@@ -163,13 +163,10 @@ func TestMergeForeignReplay(t *testing.T) {
 	files = runShards(t, filepath.Join(dir, "pct"), 2, "--alg", "spin-naive", "--schedules", "200", "--strategy", "pct")
 	out, _, _ = rdmasim(t, append([]string{"merge", "--format", "json"}, files...)...)
 	path = parseRows(t, out)[0].Replay
-	for i, f := range files {
+	for _, f := range files {
+		// As if the shards had run with --depth 5 and found the file there.
 		data, _ := os.ReadFile(f)
-		s := strings.ReplaceAll(string(data), `"depth": 3`, `"depth": 5`)
-		if i == 0 {
-			// as if the shards had run with --depth 5 and this file were theirs
-		}
-		os.WriteFile(f, []byte(s), 0o644)
+		os.WriteFile(f, []byte(strings.ReplaceAll(string(data), `"depth": 3`, `"depth": 5`)), 0o644)
 	}
 	out, _, _ = rdmasim(t, append([]string{"merge", "--format", "json"}, files...)...)
 	json.Unmarshal([]byte(out), &rows)
@@ -435,5 +432,22 @@ func checkUsageError(t *testing.T, args, out, stderr string, code int, want ...s
 		if !strings.Contains(stderr, w) {
 			t.Errorf("%s: stderr %q lacks %q", args, stderr, w)
 		}
+	}
+}
+
+// TestMergeInterruptedShard: a shard that was interrupted makes the merged row
+// interrupted, with a warning, and an ok verdict incomplete (exit status 1).
+func TestMergeInterruptedShard(t *testing.T) {
+	dir := t.TempDir()
+	files := runShards(t, dir, 2, "--alg", "spin", "--schedules", "100")
+	data, _ := os.ReadFile(files[1])
+	s := strings.Replace(string(data), `"schedules": 50`, `"schedules": 20, "interrupted": true`, 1)
+	os.WriteFile(files[1], []byte(s), 0o644)
+	out, stderr, code := rdmasim(t, append([]string{"merge", "--format", "json"}, files...)...)
+	if code != 1 || !strings.Contains(stderr, "shard 1/2") || !strings.Contains(stderr, "interrupted after 20 of its 50 schedules") || !strings.Contains(out, `"interrupted": true`) {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+	if rows := parseRows(t, out); len(rows) != 1 || rows[0].Schedules != 70 {
+		t.Errorf("rows %+v", rows)
 	}
 }
