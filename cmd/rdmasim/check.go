@@ -329,13 +329,10 @@ func finishCheck(results []checkResult, notRun []string, stderr io.Writer) error
 		if !r.Interrupted {
 			continue
 		}
-		unit := "schedules"
-		if r.Strategy == "dfs" {
-			unit = "executions"
-		}
-		ran := fmt.Sprintf("%s after %d %s", r.Algorithm, r.Executions, unit)
+		var ran string
 		switch {
 		case r.Strategy == "dfs":
+			ran = fmt.Sprintf("%s after %d executions (+%d pruned)", r.Algorithm, r.Executions, r.Pruned)
 		case r.Shard == "0/1":
 			ran = fmt.Sprintf("%s after %d of %d schedules", r.Algorithm, r.Schedules, r.CampaignSchedules)
 		default:
@@ -404,15 +401,13 @@ type checkRun struct {
 // configuration, the algorithm's options, the strategy and its parameters. Two
 // runs whose replay files could differ write them under different names.
 func settingsHash(cfg checker.Config, opts algOptions, strategy string, seed uint64, depth, preemptions, maxExec int) string {
-	key := map[string]any{"config": cfg, "options": opts, "strategy": strategy}
+	// The seed is in the file (dfs does not use it, but records it).
+	key := map[string]any{"config": cfg, "options": opts, "strategy": strategy, "seed": seed}
 	switch strategy {
 	case "dfs":
 		key["preemptions"], key["max_executions"] = preemptions, maxExec
 	case checker.StrategyPCT:
 		key["depth"] = depth
-		key["seed"] = seed
-	default:
-		key["seed"] = seed
 	}
 	b, err := json.Marshal(key) // map keys in sorted order
 	if err != nil {

@@ -77,6 +77,7 @@ func TestReplayNamesDifferBySettings(t *testing.T) {
 		{"--alg", "spin-naive", "--strategy", "pct", "--depth", "4"},
 		{"--alg", "spin-naive", "--strategy", "dfs", "--acquires", "1"},
 		{"--alg", "spin-naive", "--strategy", "dfs", "--acquires", "1", "--preemptions", "2"},
+		{"--alg", "spin-naive", "--strategy", "dfs", "--acquires", "1", "--preemptions", "2", "--seed", "5"},
 	}
 	paths := map[string][]string{}
 	for _, args := range runs {
