@@ -39,6 +39,15 @@ type Campaign struct {
 	// Progress, if set, is called after every schedule with the count done (from
 	// the goroutine that called Run).
 	Progress func(done int)
+	// ProgressFindings, if set, is called like Progress, with the violating
+	// schedules seen so far.
+	ProgressFindings func(done, findings int)
+	// Stop, if set, ends the campaign early once it is closed: it is checked
+	// before every schedule, the schedules already started run to their end,
+	// and the report covers the schedules run (in order from the first) and
+	// says Interrupted. An interrupted campaign does not shrink its shortest
+	// violation.
+	Stop <-chan struct{}
 	// Workers run schedules in parallel (0: GOMAXPROCS). The report is the same
 	// for any number of workers. With more than one, Lock is called from several
 	// goroutines at once: it must build independent locks.
@@ -67,6 +76,9 @@ type Report struct {
 	// its trace. Fairness findings are kept apart from Findings and Shortest:
 	// they do not make a lock unsafe.
 	Bypass *Counterexample
+	// Interrupted: Stop was closed before every schedule ran; Schedules says
+	// how many did.
+	Interrupted bool
 }
 
 // Counterexample is one violating execution, replayable from its decisions.
@@ -170,12 +182,27 @@ func (c Campaign) Run() (Report, error) {
 		}
 		return o
 	}
+	stopped := func() bool {
+		select {
+		case <-c.Stop:
+			return true
+		default:
+			return false
+		}
+	}
 	var rep Report
 	var best *Counterexample
 	for lo, batch := 0, workers; lo < c.Schedules; lo, batch = lo+batch, min(2*batch, batchMax) {
 		n := min(batch, c.Schedules-lo)
+		// ran: the schedules of the batch run, always a prefix of it (each
+		// worker takes the next schedule in order, unless stopped).
+		ran := n
 		if workers == 1 {
 			for j := range n {
+				if c.Stop != nil && stopped() {
+					ran = j
+					break
+				}
 				results[j] = runOne(lo+j, &scratches[0])
 			}
 		} else {
@@ -184,14 +211,25 @@ func (c Campaign) Run() (Report, error) {
 			for g := range min(workers, n) {
 				sc := &scratches[g]
 				wg.Go(func() {
-					for j := int(next.Add(1) - 1); j < n; j = int(next.Add(1) - 1) {
+					for {
+						if c.Stop != nil && stopped() {
+							return
+						}
+						j := int(next.Add(1) - 1)
+						if j >= n {
+							return
+						}
 						results[j] = runOne(lo+j, sc)
 					}
 				})
 			}
 			wg.Wait()
+			ran = min(int(next.Load()), n)
 		}
-		for j, o := range results[:n] {
+		if ran < n {
+			rep.Interrupted = true
+		}
+		for j, o := range results[:ran] {
 			if o.err != nil {
 				return rep, o.err
 			}
@@ -199,6 +237,9 @@ func (c Campaign) Run() (Report, error) {
 			rep.Steps += int64(o.steps)
 			if c.Progress != nil {
 				c.Progress(rep.Schedules)
+			}
+			if c.ProgressFindings != nil {
+				c.ProgressFindings(rep.Schedules, rep.Findings+btoi(o.finding != nil && o.finding.Property != BypassBound))
 			}
 			rep.MaxBypass = max(rep.MaxBypass, o.bypass)
 			rep.Warnings = addWarnings(rep.Warnings, o.warnings)
@@ -226,11 +267,15 @@ func (c Campaign) Run() (Report, error) {
 			}
 		}
 		if rep.Findings >= maxFindings {
+			rep.Interrupted = false // it would have stopped here anyway
+			break
+		}
+		if rep.Interrupted {
 			break
 		}
 	}
 	if best != nil {
-		if !c.NoShrink {
+		if !c.NoShrink && !rep.Interrupted {
 			if err := shrinkCounterexample(c.Config, c.Workload, best); err != nil {
 				return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
 			}
@@ -240,7 +285,7 @@ func (c Campaign) Run() (Report, error) {
 			return rep, fmt.Errorf("schedule %d: %v", best.Schedule, err)
 		}
 		best.Execution = cx
-		if c.NoShrink {
+		if c.NoShrink || rep.Interrupted {
 			best.LengthBefore = len(cx.Trace)
 		}
 		rep.Shortest = best
@@ -253,6 +298,13 @@ func (c Campaign) Run() (Report, error) {
 		b.Execution, b.LengthBefore = cx, len(cx.Trace)
 	}
 	return rep, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Replay re-runs an execution from its decisions, recording its trace. It fails

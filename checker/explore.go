@@ -24,6 +24,13 @@ type Exploration struct {
 	StopAtFirst bool
 	// Progress, if set, is called after every execution.
 	Progress func(executions, pruned int)
+	// ProgressFindings, if set, is called like Progress, with the violating
+	// executions so far.
+	ProgressFindings func(executions, pruned, findings int)
+	// Stop, if set, ends the exploration early once it is closed: it is
+	// checked before every execution. The report is then not Complete and
+	// says Interrupted; Executions and Pruned say how much ran.
+	Stop <-chan struct{}
 	// OnExecution, if set, sees every execution run to its end.
 	OnExecution func(ex Execution)
 }
@@ -47,6 +54,8 @@ type ExplorationReport struct {
 	// MaxBypass and Bypass: as in Report (fairness, apart from the findings).
 	MaxBypass int
 	Bypass    *Counterexample
+	// Interrupted: Stop was closed before the exploration ended.
+	Interrupted bool
 }
 
 // Run explores.
@@ -68,6 +77,16 @@ func (x Exploration) Run() (ExplorationReport, error) {
 	var bypass []sim.Decision
 	var sc scratch
 	for d.Next() {
+		if x.Stop != nil {
+			select {
+			case <-x.Stop:
+				rep.Interrupted = true
+			default:
+			}
+			if rep.Interrupted {
+				break
+			}
+		}
 		ex, err := w.execute(d, false, &sc)
 		if err != nil {
 			return rep, err
@@ -76,6 +95,13 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		rep.Steps += int64(ex.Steps)
 		if x.Progress != nil {
 			x.Progress(d.Executions(), d.Pruned())
+		}
+		if x.ProgressFindings != nil {
+			f := rep.Findings
+			if !ex.Abandoned && ex.Finding != nil && ex.Finding.Property != BypassBound {
+				f++
+			}
+			x.ProgressFindings(d.Executions(), d.Pruned(), f)
 		}
 		if ex.Abandoned {
 			continue
@@ -107,7 +133,7 @@ func (x Exploration) Run() (ExplorationReport, error) {
 		return rep, err
 	}
 	rep.Config = x.Config
-	rep.Complete = d.Complete()
+	rep.Complete = d.Complete() && !rep.Interrupted
 	rep.Executions, rep.Pruned = d.Executions(), d.Pruned()
 	if best != nil {
 		cx, err := Replay(x.Config, x.Workload, best.Decisions)
@@ -133,6 +159,7 @@ type Deepening struct {
 	Shortest    *Counterexample // the shortest (in events) among those
 	Executions  int             // executions run over all bounds
 	Complete    bool            // the bound's space was explored completely
+	Interrupted bool            // stopped before it was done
 }
 
 // ShortestCounterexample searches by iterative deepening, as CHESS does: a DFS
@@ -141,10 +168,16 @@ type Deepening struct {
 // execution with the fewest trace events. Nil Shortest: no violation within the
 // bound.
 func ShortestCounterexample(cfg Config, wl workload.Workload, maxPreemptions, maxExecutions int) (Deepening, error) {
+	return shortestCounterexample(cfg, wl, maxPreemptions, maxExecutions, nil)
+}
+
+// shortestCounterexample is ShortestCounterexample, ended early (Interrupted)
+// once stop is closed.
+func shortestCounterexample(cfg Config, wl workload.Workload, maxPreemptions, maxExecutions int, stop <-chan struct{}) (Deepening, error) {
 	var out Deepening
 	for p := 0; p <= maxPreemptions; p++ {
 		var best *Execution
-		x := Exploration{Config: cfg, Workload: wl, Preemptions: p, MaxExecutions: maxExecutions,
+		x := Exploration{Config: cfg, Workload: wl, Preemptions: p, MaxExecutions: maxExecutions, Stop: stop,
 			OnExecution: func(ex Execution) {
 				if ex.Finding != nil && (best == nil || ex.Steps < best.Steps) {
 					ex.Decisions = append([]sim.Decision(nil), ex.Decisions...)
@@ -155,6 +188,10 @@ func ShortestCounterexample(cfg Config, wl workload.Workload, maxPreemptions, ma
 		out.Executions += rep.Executions + rep.Pruned
 		if err != nil {
 			return out, err
+		}
+		if rep.Interrupted {
+			out.Interrupted = true
+			return out, nil
 		}
 		if best == nil {
 			continue

@@ -71,9 +71,10 @@ const (
 
 // Progress is what a long run reports as it goes.
 type Progress struct {
-	Done   int // schedules or executions done
-	Total  int // schedules to run; 0 when unknown (dfs)
-	Pruned int // dfs: executions abandoned as redundant
+	Done     int // schedules or executions done
+	Total    int // schedules to run; 0 when unknown (dfs)
+	Pruned   int // dfs: executions abandoned as redundant
+	Findings int // violating executions so far
 }
 
 // Options tune Run.
@@ -81,6 +82,9 @@ type Options struct {
 	// Progress, if set, is called as the run goes (from the goroutine that
 	// called Run).
 	Progress func(Progress)
+	// Stop, if set, ends the run early once it is closed (between two
+	// executions); the result then says Interrupted.
+	Stop <-chan struct{}
 }
 
 // Result is the outcome of Run, whatever the strategy.
@@ -109,6 +113,9 @@ type Result struct {
 	Warnings    []workload.Finding
 	// Execution is the one execution of a replay.
 	Execution *Execution
+	// Interrupted: Options.Stop was closed before the run was done; the
+	// counts say how much ran, and a dfs result is not Complete.
+	Interrupted bool
 }
 
 // Run explores cfg's executions of the workload w with strategy s: the one
@@ -132,25 +139,27 @@ func Run(cfg Config, w workload.Workload, s Strategy, o Options) (Result, error)
 			r = s.(Random)
 		}
 		c := Campaign{Config: cfg, Workload: w, Strategy: s.Name(), Schedules: r.Schedules, FirstSchedule: r.FirstSchedule,
-			Seed: r.Seed, Depth: depth, MaxFindings: r.MaxFindings, Workers: r.Workers, NoShrink: r.NoShrink,
-			Progress: func(done int) { progress(Progress{Done: done, Total: r.Schedules}) }}
+			Seed: r.Seed, Depth: depth, MaxFindings: r.MaxFindings, Workers: r.Workers, NoShrink: r.NoShrink, Stop: o.Stop,
+			ProgressFindings: func(done, findings int) { progress(Progress{Done: done, Total: r.Schedules, Findings: findings}) }}
 		rep, err := c.Run()
 		if err != nil {
 			return Result{}, err
 		}
 		return Result{Strategy: s.Name(), Config: cfg, Executions: rep.Schedules, Steps: rep.Steps, Findings: rep.Findings,
-			Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass, LinUnknown: rep.LinUnknown, Warnings: rep.Warnings}, nil
+			Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass, LinUnknown: rep.LinUnknown, Warnings: rep.Warnings, Interrupted: rep.Interrupted}, nil
 	case DFS:
-		x := Exploration{Config: cfg, Workload: w, NoPOR: s.NoPOR, Preemptions: s.Preemptions, MaxExecutions: s.MaxExecutions,
-			Progress: func(executions, pruned int) { progress(Progress{Done: executions, Pruned: pruned}) }}
+		x := Exploration{Config: cfg, Workload: w, NoPOR: s.NoPOR, Preemptions: s.Preemptions, MaxExecutions: s.MaxExecutions, Stop: o.Stop,
+			ProgressFindings: func(executions, pruned, findings int) {
+				progress(Progress{Done: executions, Pruned: pruned, Findings: findings})
+			}}
 		rep, err := x.Run()
 		if err != nil {
 			return Result{}, err
 		}
 		res := Result{Strategy: s.Name(), Config: rep.Config, Executions: rep.Executions, Pruned: rep.Pruned, Steps: rep.Steps,
 			Findings: rep.Findings, Complete: rep.Complete, Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass,
-			Warnings: rep.Warnings}
-		if cx := res.Shortest; cx != nil {
+			Warnings: rep.Warnings, Interrupted: rep.Interrupted}
+		if cx := res.Shortest; cx != nil && !res.Interrupted {
 			// The shortest story: fewest preemptions first, then fewest events.
 			bound := s.Preemptions
 			if bound < 0 {
@@ -159,12 +168,14 @@ func Run(cfg Config, w workload.Workload, s Strategy, o Options) (Result, error)
 					bound = 5
 				}
 			}
-			d, err := ShortestCounterexample(cfg, w, bound, s.MaxExecutions)
+			d, err := shortestCounterexample(cfg, w, bound, s.MaxExecutions, o.Stop)
 			if err != nil {
 				return res, err
 			}
+			// An interruption keeps the story found.
+			res.Interrupted = d.Interrupted
 			before := len(cx.Execution.Trace)
-			if d.Shortest != nil {
+			if d.Shortest != nil && !d.Interrupted {
 				res.Shortest = d.Shortest
 				res.Preemptions = &d.Preemptions
 			}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -60,9 +63,11 @@ type checkResult struct {
 	// PCT) or before iterative deepening (dfs).
 	LengthBefore int `json:"length_before,omitempty"`
 	// Complete (dfs only): every interleaving of the reduced space was explored.
-	Complete   bool `json:"complete"`
-	Executions int  `json:"executions"` // executions run (schedules, for random and PCT)
-	Pruned     int  `json:"pruned,omitempty"`
+	Complete bool `json:"complete"`
+	// Interrupted: a signal ended the run early; the counts say how much ran.
+	Interrupted bool `json:"interrupted,omitempty"`
+	Executions  int  `json:"executions"` // executions run (schedules, for random and PCT)
+	Pruned      int  `json:"pruned,omitempty"`
 	// Preemptions (dfs with a violation): the fewest preemptions of any
 	// violating execution, found by iterative deepening.
 	Preemptions *int `json:"preemptions,omitempty"`
@@ -73,7 +78,11 @@ type checkResult struct {
 	// history, next to its replay file.
 	HistoryHTML string `json:"history_html,omitempty"`
 	// LinUnknown: histories whose linearizability check timed out.
-	LinUnknown   int    `json:"lin_unknown,omitempty"`
+	LinUnknown int `json:"lin_unknown,omitempty"`
+	// ReplayError says why there is no replay file for a violation: it could
+	// not be written into --out (check), or the file given is not this
+	// campaign's (merge).
+	ReplayError  string `json:"replay_error,omitempty"`
 	MaxBypass    int    `json:"max_bypass"`
 	BypassBound  int    `json:"bypass_bound"`
 	BypassReplay string `json:"bypass_replay,omitempty"`
@@ -106,7 +115,11 @@ takes the lock --acquires times and increments a counter on the home node inside
 the critical section) under many schedules, and reports mutual exclusion, lost
 updates, deadlock, misuse (a CPU operation on another node's memory) and step-bound
 findings. For each violation it prints the shortest counterexample found and saves
-it as a replay file.
+it as a replay file in --out, named after the algorithm, the property, the seed,
+the schedule and a hash of the run's settings.
+
+Ctrl-C (SIGINT) or SIGTERM stops the run between schedules and prints the results
+so far, marked interrupted; a second Ctrl-C ends it at once.
 
 Flags:
 `
@@ -118,7 +131,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	var (
 		algs        = fs.String("alg", "all", "algorithms to check, comma-separated, or all (see rdmasim list)")
 		nodes       = fs.Int("nodes", def.Nodes, "number of nodes")
-		threads     = fs.String("threads", "1,2", "threads per node: one count for every node, or a comma-separated count per node")
+		threads     = fs.String("threads", "", "threads per node: one count for every node, or a comma-separated count per node (default: 1 on the home node, 2 on every other node)")
 		home        = fs.Int("home", def.Home, "the node that holds the lock")
 		acquires    = fs.Int("acquires", def.Acquires, "critical sections per thread")
 		strategy    = fs.String("strategy", checker.StrategyRandom, "schedule strategy: random, pct, or dfs (exhaustive, with partial-order reduction)")
@@ -126,7 +139,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		maxExec     = fs.Int("max-executions", 2_000_000, "dfs: stop after this many executions (the result then says complete=false)")
 		schedules   = fs.Int("schedules", 20000, "schedules to explore per algorithm")
 		seed        = fs.Uint64("seed", 1, "seed of the campaign (each schedule derives its own)")
-		depth       = fs.Int("depth", 3, "PCT depth")
+		depth       = fs.Int("depth", 3, "PCT depth (1 … 64)")
 		scope       = fs.String("scope", "hca", "atomic scope of NIC atomics: hca (NIC atomics not atomic against the CPU) or glob")
 		writeBack   = fs.Bool("cas-writeback", false, "a failed NIC CAS writes back the value it read")
 		stepBound   = fs.Int("step-bound", checker.DefaultStepBound, "steps per execution before it is reported as a livelock")
@@ -137,7 +150,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		format      = fs.String("format", "text", "output format: text or json")
 		outDir      = fs.String("out", "rdmasim-replays", "directory for replay files of counterexamples")
 		maxFindings = fs.Int("max-findings", 20, "violating schedules to collect per algorithm before reporting the shortest")
-		progress    = fs.Bool("progress", true, "show progress on standard error when it is a terminal")
+		progress    = fs.Bool("progress", true, "show progress on standard error: a line updated in place on a terminal, otherwise a line every 5 s")
+		progEvery   = fs.Duration("progress-interval", 0, "how often progress is shown (0: 200ms on a terminal, 5s otherwise)")
 		cpu         = fs.String("cpu", "sc", "host CPU memory model: sc, or tso (x86-TSO, a store buffer per thread)")
 		nicWrites   = fs.String("nic-writes", "interleave", "whether a NIC WRITE may land inside a NIC atomic on its address (interleave) or waits (excluded)")
 		knobs       knobFlags
@@ -158,29 +172,38 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("check: unexpected argument %q (flags only; see rdmasim check --help)", fs.Arg(0))
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if *format != "text" && *format != "json" {
 		return usagef("check: --format %q: want text or json", *format)
 	}
-	if *schedules < 1 {
+	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT && *strategy != "dfs" {
+		return usagef("check: --strategy %q: want random, pct or dfs", *strategy)
+	}
+	switch {
+	case *schedules < 1:
 		return usagef("check: --schedules %d: want ≥ 1", *schedules)
-	}
-	if *workers < 0 {
-		return usagef("check: --workers %d: want ≥ 0", *workers)
-	}
-	if *maxFindings < 1 {
+	case *depth < 1 || *depth > 64:
+		return usagef("check: --depth %d: want 1 … 64", *depth)
+	case *preemptions < -1:
+		return usagef("check: --preemptions %d: want ≥ 0, or -1 for no bound", *preemptions)
+	case *maxExec < 1:
+		return usagef("check: --max-executions %d: want ≥ 1", *maxExec)
+	case *stepBound < 0:
+		return usagef("check: --step-bound %d: want ≥ 1 (0: the default, %d)", *stepBound, checker.DefaultStepBound)
+	case *maxFindings < 1:
 		return usagef("check: --max-findings %d: want ≥ 1", *maxFindings)
-	}
-	if *budgetL < 0 || *budgetR < 0 {
-		return usagef("check: budgets must be ≥ 0")
+	case *workers < 0:
+		return usagef("check: --workers %d: want ≥ 0 (0: all cores)", *workers)
+	case *budgetL < 0:
+		return usagef("check: --budget-local %d: want ≥ 0 (0: the algorithm's default)", *budgetL)
+	case *budgetR < 0:
+		return usagef("check: --budget-remote %d: want ≥ 0 (0: the algorithm's default)", *budgetR)
+	case *progEvery < 0:
+		return usagef("check: --progress-interval %v: want ≥ 0", *progEvery)
 	}
 	if *strategy == "dfs" && *shardSpec != "0/1" {
 		return usagef("check: --shard splits random and PCT campaigns, not --strategy dfs")
-	}
-	if *maxExec < 1 {
-		return usagef("check: --max-executions %d: want ≥ 1", *maxExec)
-	}
-	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT && *strategy != "dfs" {
-		return usagef("check: --strategy %q: want random, pct or dfs", *strategy)
 	}
 	sh, err := parseShard(*shardSpec)
 	if err != nil {
@@ -191,12 +214,41 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if sh.count < 1 {
 		return usagef("check: --shard %s: this shard has no schedules: %d schedules split %d ways (want at most %d shards)", *shardSpec, *schedules, sh.n, *schedules)
 	}
-	counts, err := parseInts(*threads)
-	if err != nil {
-		return usagef("check: --threads %q: %v", *threads, err)
+	counts := defaultThreads(*nodes, *home)
+	if given["threads"] {
+		if counts, err = parseInts(*threads); err != nil {
+			return usagef("check: --threads %q: %v", *threads, err)
+		}
 	}
 	cfg := checker.Config{Nodes: *nodes, Threads: counts, Home: *home, Acquires: *acquires, Linearizability: *linz,
 		Scope: *scope, FailedCASWritesBack: *writeBack, StepBound: *stepBound}
+	// A flag and a --knob of the same setting must agree.
+	onOff := map[bool]string{false: "off", true: "on"}
+	for _, fk := range []struct{ flag, knob, value string }{
+		{"scope", "scope", *scope},
+		{"cas-writeback", "cas-writeback", onOff[*writeBack]},
+		{"cpu", "cpu", *cpu},
+		{"nic-writes", "nic-writes", *nicWrites},
+	} {
+		v, ok := knobs.m[fk.knob]
+		if !ok || !given[fk.flag] || v == fk.value {
+			continue
+		}
+		flagText := "--" + fk.flag + " " + fk.value
+		if fk.flag == "cas-writeback" {
+			flagText = fmt.Sprintf("--cas-writeback=%v", *writeBack)
+		}
+		return usagef("check: %s contradicts --knob %s=%s", flagText, fk.knob, v)
+	}
+	// The knobs with a field of their own are kept there, as the flags set them.
+	if v, ok := knobs.m["scope"]; ok {
+		cfg.Scope = v
+		delete(knobs.m, "scope")
+	}
+	if v, ok := knobs.m["cas-writeback"]; ok && (v == "on" || v == "off") {
+		cfg.FailedCASWritesBack = v == "on"
+		delete(knobs.m, "cas-writeback")
+	}
 	if *cpu != "sc" {
 		knobs.set("cpu", *cpu)
 	}
@@ -204,6 +256,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		knobs.set("nic-writes", *nicWrites)
 	}
 	cfg.Knobs = knobs.m
+	if len(cfg.Knobs) == 0 {
+		cfg.Knobs = nil
+	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("check: %v", err)
 	}
@@ -218,25 +273,90 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("check: %v", err)
 	}
-	opts := algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}
-	tty := *progress && isTerminal(stderr)
+	c := &checkRun{opts: algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}, cfg: cfg, strategy: *strategy, sh: sh, seed: *seed,
+		depth: *depth, maxFindings: *maxFindings, workers: *workers, preemptions: *preemptions, maxExec: *maxExec, outDir: *outDir}
+	if *progress {
+		c.progress = &progressMeter{w: stderr, tty: isTerminal(stderr), every: *progEvery, now: progressClock}
+	}
+	stop, release := notifyStop()
+	defer release()
+	c.stop = stop
 
 	var results []checkResult
-	for _, a := range selected {
-		r, err := checkOne(a, opts, cfg, *strategy, sh, *seed, *depth, *maxFindings, *workers, *preemptions, *maxExec, *outDir, tty, stderr)
+	var notRun []string
+	var runErr error
+	for k, a := range selected {
+		if stopped(stop) {
+			for _, b := range selected[k:] {
+				notRun = append(notRun, b.Name)
+			}
+			break
+		}
+		r, err := c.checkOne(a)
 		if err != nil {
-			return err
+			runErr = err
+			break
 		}
 		results = append(results, r)
 	}
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
-			return err
+	// Every row computed is printed, whatever happened after it.
+	if len(results) > 0 || runErr == nil {
+		if *format == "json" {
+			if results == nil {
+				results = []checkResult{}
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(results); err != nil {
+				return err
+			}
+		} else {
+			printResults(stdout, results)
 		}
-	} else {
-		printResults(stdout, results)
+	}
+	if c.saveErr != nil {
+		return usagef("check: --out %s: cannot write replay files there: %v (the results above are complete; their replay files were not saved)", *outDir, c.saveErr)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return finishCheck(results, notRun, stderr)
+}
+
+// finishCheck returns the outcome of a check run: errMismatch when a verdict
+// differs from the expected one, an incomplete error when the run was
+// interrupted before it could tell.
+func finishCheck(results []checkResult, notRun []string, stderr io.Writer) error {
+	var interrupted []string
+	incomplete := len(notRun) > 0
+	for _, r := range results {
+		if !r.Interrupted {
+			continue
+		}
+		var ran string
+		switch {
+		case r.Strategy == "dfs":
+			ran = fmt.Sprintf("%s after %d executions (+%d pruned)", r.Algorithm, r.Executions, r.Pruned)
+		case r.Shard == "0/1":
+			ran = fmt.Sprintf("%s after %d of %d schedules", r.Algorithm, r.Schedules, r.CampaignSchedules)
+		default:
+			ran = fmt.Sprintf("%s after %d schedules of shard %s", r.Algorithm, r.Schedules, r.Shard)
+		}
+		interrupted = append(interrupted, ran)
+		incomplete = incomplete || r.Verdict != "violation"
+	}
+	if len(interrupted) > 0 || len(notRun) > 0 {
+		msg := "check: interrupted"
+		if len(interrupted) > 0 {
+			msg += ": " + strings.Join(interrupted, ", ")
+		}
+		if len(notRun) > 0 {
+			msg += "; not run: " + strings.Join(notRun, ", ")
+		}
+		if incomplete {
+			return incompleteError{msg + "; the results are incomplete"}
+		}
+		fmt.Fprintf(stderr, "rdmasim: %s; every verdict above is a violation found before the interruption\n", msg)
 	}
 	for _, r := range results {
 		if !r.AsExpected {
@@ -246,8 +366,86 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strategy string, sh shard, seed uint64, depth, maxFindings, workers, preemptions, maxExec int, outDir string, tty bool, stderr io.Writer) (checkResult, error) {
+// defaultThreads is --threads when not given: 1 thread on the home node, 2 on
+// every other node.
+func defaultThreads(nodes, home int) []int {
+	if nodes < 1 || nodes > 64 {
+		return []int{1} // Validate reports the node count
+	}
+	counts := make([]int, nodes)
+	for i := range counts {
+		counts[i] = 2
+		if i == home {
+			counts[i] = 1
+		}
+	}
+	if nodes == 1 {
+		counts[0] = 1
+	}
+	return counts
+}
+
+// checkRun holds the settings of one rdmasim check run, shared by its
+// algorithms, and what went wrong writing into --out.
+type checkRun struct {
+	opts                                              algOptions
+	cfg                                               checker.Config
+	strategy                                          string
+	sh                                                shard
+	seed                                              uint64
+	depth, maxFindings, workers, preemptions, maxExec int
+	outDir                                            string
+	progress                                          *progressMeter // nil: no progress shown
+	stop                                              <-chan struct{}
+	saveErr                                           error // the first failure to write into outDir
+}
+
+// settingsHash is a short stable hash of everything a replay file of this run
+// depends on besides the algorithm, the property and the schedule: the
+// configuration, the algorithm's options, the strategy and its parameters. Two
+// runs whose replay files could differ write them under different names.
+func settingsHash(cfg checker.Config, opts algOptions, strategy string, seed uint64, depth, preemptions, maxExec int) string {
+	// The seed is in the file (dfs does not use it, but records it).
+	key := map[string]any{"config": cfg, "options": opts, "strategy": strategy, "seed": seed}
+	switch strategy {
+	case "dfs":
+		key["preemptions"], key["max_executions"] = preemptions, maxExec
+	case checker.StrategyPCT:
+		key["depth"] = depth
+	}
+	b, err := json.Marshal(key) // map keys in sorted order
+	if err != nil {
+		panic(err) // a Config always marshals
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:4])
+}
+
+// save writes one file into --out with write; on failure it keeps the first
+// error (the run goes on, and every result is still printed) and returns why.
+func (c *checkRun) save(path string, write func(string) error) error {
+	err := write(path)
+	if err == nil {
+		return nil
+	}
+	// The cause, without the name of a temporary file.
+	var pe *iofs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	if c.saveErr == nil {
+		c.saveErr = err
+	}
+	return err
+}
+
+func (c *checkRun) checkOne(a algorithms.Algorithm) (checkResult, error) {
 	start := time.Now()
+	cfg, opts, strategy, seed, sh := c.cfg, c.opts, c.strategy, c.seed, c.sh
 	lock := factory(a, opts)
 	if a.BypassBound != nil {
 		infos, _ := cfg.ThreadInfos()
@@ -259,39 +457,32 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		}
 		cfg.BypassBound = a.BypassBound(local, len(infos)-local, opts.options())
 	}
+	hash := settingsHash(cfg, opts, strategy, seed, c.depth, c.preemptions, c.maxExec)
 	r := checkResult{Algorithm: a.Name, Config: cfg.String(), Settings: cfg, Strategy: strategy, Seed: seed,
-		Verdict: "ok", Options: opts, MaxFindings: maxFindings}
-	progress := func(format string, args ...any) {}
-	if tty {
-		last := time.Now()
-		progress = func(format string, args ...any) {
-			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
-				last = now
-				fmt.Fprintf(stderr, "\r\033[K%s: %s, %.1fs", a.Name, fmt.Sprintf(format, args...), now.Sub(start).Seconds())
-			}
-		}
-	}
+		Verdict: "ok", Options: opts, MaxFindings: c.maxFindings}
+	p := c.progress.start(a.Name)
 	var cx, bypass *checker.Counterexample
 	var st checker.Strategy
 	switch strategy {
 	case checker.StrategyDFS:
-		st = checker.DFS{Preemptions: preemptions, MaxExecutions: maxExec}
+		st = checker.DFS{Preemptions: c.preemptions, MaxExecutions: c.maxExec}
 	case checker.StrategyPCT:
-		st = checker.PCT{Random: checker.Random{Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, MaxFindings: maxFindings, Workers: workers}, Depth: depth}
+		st = checker.PCT{Random: checker.Random{Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, MaxFindings: c.maxFindings, Workers: c.workers}, Depth: c.depth}
 	default:
-		st = checker.Random{Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, MaxFindings: maxFindings, Workers: workers}
+		st = checker.Random{Schedules: sh.count, FirstSchedule: sh.first, Seed: seed, MaxFindings: c.maxFindings, Workers: c.workers}
 	}
-	rep, err := checker.Run(cfg, lock, st, checker.Options{Progress: func(p checker.Progress) {
-		rate := float64(p.Done+p.Pruned) / time.Since(start).Seconds()
-		if p.Total > 0 {
-			progress("%d/%d schedules, %.0f/s", p.Done, p.Total, rate)
+	rep, err := checker.Run(cfg, lock, st, checker.Options{Stop: c.stop, Progress: func(pr checker.Progress) {
+		if pr.Total > 0 {
+			p.update(pr.Done, pr.Total, pr.Findings, func() string {
+				return fmt.Sprintf("%d/%d schedules, %d findings", pr.Done, pr.Total, pr.Findings)
+			})
 		} else {
-			progress("%d executions (%d pruned), %.0f/s", p.Done, p.Pruned, rate)
+			p.update(pr.Done+pr.Pruned, 0, pr.Findings, func() string {
+				return fmt.Sprintf("%d executions (+%d pruned, at most %d), %d findings", pr.Done, pr.Pruned, c.maxExec, pr.Findings)
+			})
 		}
 	}})
-	if tty {
-		fmt.Fprint(stderr, "\r\033[K")
-	}
+	p.done()
 	if err != nil {
 		return r, usagef("check %s: %v", a.Name, err)
 	}
@@ -299,6 +490,7 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 	cx, bypass = rep.Shortest, rep.Bypass
 	r.MaxBypass, r.LinUnknown = rep.MaxBypass, rep.LinUnknown
 	r.Schedules, r.Executions, r.Findings, r.Steps = rep.Executions, rep.Executions, rep.Findings, rep.Steps
+	r.Interrupted = rep.Interrupted
 	for _, w := range rep.Warnings {
 		r.Warnings = append(r.Warnings, w.Message)
 	}
@@ -307,8 +499,9 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		r.Complete, r.Pruned, r.Preemptions = rep.Complete, rep.Pruned, rep.Preemptions
 	} else {
 		r.Shard, r.FirstSchedule, r.CampaignSchedules = sh.String(), sh.first, sh.total
+		r.Interrupted = rep.Interrupted
 		if strategy == checker.StrategyPCT {
-			r.Depth = depth
+			r.Depth = c.depth
 		}
 		if sh.n > 1 {
 			r.shardText = sh.String()
@@ -326,30 +519,32 @@ func checkOne(a algorithms.Algorithm, opts algOptions, cfg checker.Config, strat
 		r.trace, r.names = cx.Execution.Trace, cx.Execution.Names
 		r.Length, r.LengthBefore = len(cx.Execution.Trace), cx.LengthBefore
 		r.CounterexampleSchedule = &cx.Schedule
-		name := fmt.Sprintf("%s-%s-seed%d-s%d.json", a.Name, slug(cx.Finding.Property), seed, cx.Schedule)
+		name := fmt.Sprintf("%s-%s-seed%d-s%d-%s.json", a.Name, slug(cx.Finding.Property), seed, cx.Schedule, hash)
 		if strategy == "dfs" {
-			name = fmt.Sprintf("%s-%s-dfs.json", a.Name, slug(cx.Finding.Property))
+			name = fmt.Sprintf("%s-%s-dfs-%s.json", a.Name, slug(cx.Finding.Property), hash)
 		}
-		path := filepath.Join(outDir, name)
-		if err := saveReplay(path, a.Name, opts, runCfg, strategy, seed, cx); err != nil {
-			return r, fmt.Errorf("saving the counterexample: %v", err)
-		}
-		r.Replay = path
-		if lin := cx.Execution.Lin; lin != nil && lin.Verdict == workload.LinIllegal {
-			html := strings.TrimSuffix(path, ".json") + ".history.html"
-			if err := lin.WriteHTML(html, fmt.Sprintf("%s on %s; replay: rdmasim replay %s", a.Name, runCfg, path)); err != nil {
-				return r, fmt.Errorf("drawing the history: %v", err)
+		path := filepath.Join(c.outDir, name)
+		if err := c.save(path, func(path string) error { return saveReplay(path, a.Name, opts, runCfg, strategy, seed, cx) }); err != nil {
+			r.ReplayError = fmt.Sprintf("not saved: --out %s: %v", c.outDir, err)
+		} else {
+			r.Replay = path
+			if lin := cx.Execution.Lin; lin != nil && lin.Verdict == workload.LinIllegal {
+				html := strings.TrimSuffix(path, ".json") + ".history.html"
+				if err := c.save(html, func(path string) error {
+					return lin.WriteHTML(path, fmt.Sprintf("%s on %s; replay: rdmasim replay %s", a.Name, runCfg, r.Replay))
+				}); err == nil {
+					r.HistoryHTML = html
+				}
 			}
-			r.HistoryHTML = html
 		}
 	}
 	r.BypassBound = cfg.BypassBound
 	if bypass != nil {
-		path := filepath.Join(outDir, fmt.Sprintf("%s-bypass-bound-%s-seed%d-s%d.json", a.Name, strategy, seed, bypass.Schedule))
-		if err := saveReplay(path, a.Name, opts, runCfg, strategy, seed, bypass); err != nil {
-			return r, fmt.Errorf("saving the bypass counterexample: %v", err)
+		r.bypassMsg = bypass.Finding.Message
+		path := filepath.Join(c.outDir, fmt.Sprintf("%s-bypass-bound-%s-seed%d-s%d-%s.json", a.Name, strategy, seed, bypass.Schedule, hash))
+		if err := c.save(path, func(path string) error { return saveReplay(path, a.Name, opts, runCfg, strategy, seed, bypass) }); err == nil {
+			r.BypassReplay = path
 		}
-		r.BypassReplay, r.bypassMsg = path, bypass.Finding.Message
 	}
 	r.AsExpected = r.Expected == "" || r.Verdict == r.Expected
 	r.Seconds = time.Since(start).Seconds()
@@ -375,7 +570,7 @@ func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy 
 // bypassText is the BYPASS column: the maximum observed, against the bound.
 func (r checkResult) bypassText() string {
 	switch {
-	case r.BypassReplay != "":
+	case r.BypassReplay != "" || r.bypassMsg != "":
 		return fmt.Sprintf("%d > %d EXCEEDED", r.MaxBypass, r.BypassBound)
 	case r.BypassBound > 0:
 		return fmt.Sprintf("%d ≤ %d", r.MaxBypass, r.BypassBound)
@@ -409,6 +604,9 @@ func printResults(w io.Writer, results []checkResult) {
 		if r.Verdict == "violation" {
 			v += ": " + r.Property
 		}
+		if r.Interrupted {
+			v += " (interrupted)"
+		}
 		exp := r.Expected
 		if exp == "" {
 			exp = "-"
@@ -418,8 +616,11 @@ func printResults(w io.Writer, results []checkResult) {
 		}
 		if exhaustive {
 			complete := "no (bounded: stopped at --max-executions)"
-			if r.Complete {
+			switch {
+			case r.Complete:
 				complete = "yes"
+			case r.Interrupted:
+				complete = "no (interrupted)"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d (+%d pruned)\t%s\t%d\t%.2f\n", r.Algorithm, r.Config, v, exp, r.bypassText(), r.Executions, r.Pruned, complete, r.Steps, r.Seconds)
 			continue
@@ -444,14 +645,22 @@ func printResults(w io.Writer, results []checkResult) {
 		if r.trace == nil && r.note != "" {
 			fmt.Fprintf(w, "  (%s)\n", r.note)
 		}
-		fmt.Fprintf(w, "replay: rdmasim replay %s\n", r.Replay)
+		switch {
+		case r.Replay != "":
+			fmt.Fprintf(w, "replay: rdmasim replay %s\n", r.Replay)
+		case r.ReplayError != "":
+			fmt.Fprintf(w, "replay: %s\n", r.ReplayError)
+		}
 		if r.HistoryHTML != "" {
 			fmt.Fprintf(w, "lock history (porcupine): %s\n", r.HistoryHTML)
 		}
 	}
 	for _, r := range results {
-		if r.BypassReplay != "" {
+		switch {
+		case r.BypassReplay != "":
 			fmt.Fprintf(w, "\n%s: bypass bound %d exceeded: %s\nreplay: rdmasim replay %s\n", r.Algorithm, r.BypassBound, r.bypassMsg, r.BypassReplay)
+		case r.bypassMsg != "":
+			fmt.Fprintf(w, "\n%s: bypass bound %d exceeded: %s\nreplay: not saved (see --out)\n", r.Algorithm, r.BypassBound, r.bypassMsg)
 		}
 	}
 	for _, r := range results {
@@ -508,12 +717,26 @@ func shardRange(i, n, total int) (first, count int) {
 }
 
 func selectAlgorithms(spec string) ([]algorithms.Algorithm, error) {
-	if spec == "all" || spec == "" {
+	if spec == "all" {
 		return algorithms.All(), nil
 	}
+	if strings.TrimSpace(spec) == "" {
+		return nil, fmt.Errorf("--alg is empty: want algorithm names, comma-separated, or all (see rdmasim list)")
+	}
 	var out []algorithms.Algorithm
+	seen := map[string]bool{}
 	for _, name := range strings.Split(spec, ",") {
-		a, err := algorithms.Lookup(strings.TrimSpace(name))
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("--alg %q: an empty name in the list", spec)
+		case name == "all":
+			return nil, fmt.Errorf("--alg %q: all stands alone, not in a list", spec)
+		case seen[name]:
+			return nil, fmt.Errorf("--alg %q: %s is given twice", spec, name)
+		}
+		seen[name] = true
+		a, err := algorithms.Lookup(name)
 		if err != nil {
 			return nil, err
 		}
@@ -576,6 +799,9 @@ func (k *knobFlags) Set(v string) error {
 	name, value, ok := strings.Cut(v, "=")
 	if !ok || name == "" || value == "" {
 		return fmt.Errorf("want name=value, such as ordering=relaxed")
+	}
+	if old, ok := k.m[name]; ok && old != value {
+		return fmt.Errorf("contradicts --knob %s=%s", name, old)
 	}
 	k.set(name, value)
 	return nil

@@ -85,9 +85,26 @@ func cmdLitmus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("litmus: %v", err)
 	}
-	results, err := litmus.RunAll(tests, litmus.Options{NoPOR: *noPOR, MaxExecutions: *maxExec})
-	if err != nil {
-		return err
+	// litmus.RunAll, one test setting at a time, stopping at SIGINT or SIGTERM.
+	stop, release := notifyStop()
+	defer release()
+	var results []litmus.Result
+	total, interrupted := 0, false
+	for _, t := range tests {
+		total += len(t.Expects)
+	}
+	for _, t := range tests {
+		for _, e := range t.Expects {
+			if stopped(stop) {
+				interrupted = true
+				break
+			}
+			r, err := litmus.Run(t, e, litmus.Options{NoPOR: *noPOR, MaxExecutions: *maxExec})
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
 	}
 	mismatch := false
 	for i := range results {
@@ -115,6 +132,9 @@ func cmdLitmus(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
 		printLitmus(stdout, results, *outcomes)
+	}
+	if interrupted {
+		return incompleteError{fmt.Sprintf("litmus: interrupted after %d of %d test settings; the results are incomplete", len(results), total)}
 	}
 	if mismatch {
 		return errMismatch

@@ -10,7 +10,9 @@
 //
 // Exit status: 0 when every verdict is the algorithm's expected one (or a replay
 // reproduced its finding), 1 when a verdict differs from the expected one (or a
-// replay no longer reproduces), 2 for a usage or configuration error.
+// replay no longer reproduces, or SIGINT or SIGTERM interrupted the run before
+// its results could tell), 2 for a usage or configuration error (or replay
+// files that could not be written).
 package main
 
 import (
@@ -28,6 +30,12 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// incompleteError: the run was interrupted before its results could tell:
+// exit status 1, with the message.
+type incompleteError struct{ msg string }
+
+func (e incompleteError) Error() string { return e.msg }
+
 // errMismatch: the run worked, and a verdict differs from what was expected.
 var errMismatch = errors.New("mismatch")
 
@@ -42,7 +50,8 @@ Usage:
   rdmasim help [COMMAND]    help on a command
 
 Exit status: 0 every verdict as expected, 1 a verdict differs from the expected
-one, 2 usage or input error.
+one (or an interrupted run is incomplete), 2 usage or input error (or --out not
+writable).
 `
 
 func main() {
@@ -52,10 +61,14 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	err := dispatch(args, stdout, stderr)
 	var ue usageError
+	var ie incompleteError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errMismatch):
+		return 1
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "rdmasim: %v\n", err)
 		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "rdmasim: %v\n", err)

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -101,6 +103,15 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return usagef("merge: %v", err)
 		}
+		// Never show a replay file another run has written.
+		if m.Verdict == "violation" {
+			if problem, unreadable := replayProblem(m.checkResult); problem != "" {
+				m.ReplayError = problem
+				if !unreadable {
+					m.Replay = ""
+				}
+			}
+		}
 		warnings = append(warnings, warn...)
 		merged = append(merged, m)
 	}
@@ -124,6 +135,11 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "merged %d shard files; SCHEDULES, STEPS and SECONDS are sums over the shards (SECONDS: machine time, not wall time)\n", len(files))
 		printResults(stdout, results)
+	}
+	for _, m := range merged {
+		if m.Interrupted && m.Verdict != "violation" {
+			return incompleteError{fmt.Sprintf("merge: %s: an interrupted shard ran part of its schedules; the merged result is incomplete", m.Algorithm)}
+		}
 	}
 	for _, m := range merged {
 		if !m.AsExpected {
@@ -315,6 +331,7 @@ func mergeGroup(alg string, rows []shardRow, partial bool) (mergedResult, []stri
 	c.Shard, c.FirstSchedule = "", 0
 	c.Schedules, c.Findings, c.Steps, c.Seconds = 0, 0, 0, 0
 	c.Verdict, c.Property, c.Message, c.Replay, c.Length, c.CounterexampleSchedule = "ok", "", "", "", 0, nil
+	c.Interrupted = false
 	var best *checkResult
 	for _, r := range byIndex {
 		if r == nil {
@@ -325,6 +342,10 @@ func mergeGroup(alg string, rows []shardRow, partial bool) (mergedResult, []stri
 		c.Findings += r.row.Findings
 		c.Steps += r.row.Steps
 		c.Seconds += r.row.Seconds
+		if r.row.Interrupted {
+			c.Interrupted = true
+			warnings = append(warnings, fmt.Sprintf("%s: shard %s (%s) was interrupted after %d of its %d schedules", alg, r.row.Shard, r.file, r.row.Schedules, r.sh.count))
+		}
 		if r.row.Verdict != "violation" {
 			continue
 		}
@@ -357,6 +378,13 @@ func mergePlural(n int) string {
 // loadMergedTrace re-runs the counterexample of r from its replay file, if that
 // file is readable here, to show its trace; otherwise it leaves a note.
 func loadMergedTrace(r *checkResult) {
+	if r.ReplayError != "" {
+		r.note = "trace not shown: " + r.ReplayError
+		if r.Replay != "" {
+			r.note += "; run rdmasim replay on the file where it is"
+		}
+		return
+	}
 	ex, err := replayForTrace(r.Replay)
 	switch {
 	case err != nil:
@@ -366,6 +394,61 @@ func loadMergedTrace(r *checkResult) {
 	default:
 		r.trace, r.names = ex.Trace, ex.Names
 	}
+}
+
+// replayHashRE finds the settings hash in the name of a replay file.
+var replayHashRE = regexp.MustCompile(`-([0-9a-f]{8})\.json$`)
+
+// replayProblem says why the replay file of the merged row r is not shown as
+// its counterexample: the file is not readable here (unreadable), or it records
+// another run than the shards merged (another configuration, options,
+// strategy, seed or schedule, or a name made for other settings). "" when the
+// file is this campaign's.
+func replayProblem(r checkResult) (problem string, unreadable bool) {
+	rf, err := traces.Load(r.Replay)
+	if err != nil {
+		if errors.Is(err, iofs.ErrNotExist) || errors.Is(err, iofs.ErrPermission) {
+			return err.Error(), true
+		}
+		return fmt.Sprintf("%s is not a replay file of this campaign: %v", r.Replay, err), false
+	}
+	other := func(format string, args ...any) (string, bool) {
+		return fmt.Sprintf("%s was written by another run than these shards (%s); not shown", r.Replay, fmt.Sprintf(format, args...)), false
+	}
+	var cfg checker.Config
+	if err := json.Unmarshal(rf.Config, &cfg); err != nil {
+		return other("config: %v", err)
+	}
+	var opts algOptions
+	if len(rf.Options) > 0 {
+		if err := json.Unmarshal(rf.Options, &opts); err != nil {
+			return other("options: %v", err)
+		}
+	}
+	fileCfg, _ := json.Marshal(cfg)
+	rowCfg, _ := json.Marshal(r.Settings)
+	switch {
+	case rf.Algorithm != r.Algorithm:
+		return other("algorithm %s, not %s", rf.Algorithm, r.Algorithm)
+	case string(fileCfg) != string(rowCfg):
+		return other("configuration %s, not %s", fileCfg, rowCfg)
+	case opts != r.Options:
+		return other("budgets %d/%d, not %d/%d", opts.BudgetLocal, opts.BudgetRemote, r.Options.BudgetLocal, r.Options.BudgetRemote)
+	case rf.Strategy != r.Strategy:
+		return other("strategy %s, not %s", rf.Strategy, r.Strategy)
+	case rf.CampaignSeed != r.Seed:
+		return other("seed %d, not %d", rf.CampaignSeed, r.Seed)
+	case r.CounterexampleSchedule != nil && rf.Schedule != *r.CounterexampleSchedule:
+		return other("schedule %d, not %d", rf.Schedule, *r.CounterexampleSchedule)
+	case rf.Property != r.Property:
+		return other("property %s, not %s", rf.Property, r.Property)
+	}
+	if m := replayHashRE.FindStringSubmatch(r.Replay); m != nil {
+		if want := settingsHash(r.Settings, r.Options, r.Strategy, r.Seed, r.Depth, 0, 0); m[1] != want {
+			return other("settings hash %s in its name, not %s", m[1], want)
+		}
+	}
+	return "", false
 }
 
 func replayForTrace(path string) (checker.Execution, error) {
