@@ -3,18 +3,19 @@ package algorithms_test
 import (
 	"fmt"
 	"iter"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/checker"
 	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
-// The tests here need no simulator. They run the locks on a fake world: memory is
+// Most tests here need no simulator (TestConcurrent runs the checker's
+// workload under it). They run the locks on a fake world: memory is
 // a map guarded by one mutex, so every operation, CPU or verb, is one atomic step
 // (the "glob" atomicity scope: no atomicity gap, so the naive locks are correct
 // here when threads are classified by their node). The fake records every
@@ -589,55 +590,79 @@ func TestMCSHandOff(t *testing.T) {
 	}
 }
 
-// TestConcurrent runs every lock with goroutines over the fake's one-step
-// atomics. With no atomicity gap and threads classified by node, even the naive
-// locks are correct here: this checks the queue and budget logic under real
-// interleavings, not the NIC behaviour (that is the simulator's job).
+// TestConcurrent runs every lock under the simulator with atomic scope glob, on
+// the checker's own workload (the counter under the lock), 3 nodes with 3, 2
+// and 1 threads. With no atomicity gap and threads classified by node, even the
+// naive locks are correct here: this checks the queue and budget logic under
+// many interleavings, not the NIC behaviour (the checker's tests do that). At
+// the end of every execution the lock words must be back at their free values.
 func TestConcurrent(t *testing.T) {
-	const rounds = 200
 	budgets := []algorithms.Options{{}, {BudgetLocal: 1, BudgetRemote: 1}, {BudgetLocal: 2, BudgetRemote: 3}}
+	cfg := checker.Config{Nodes: 3, Threads: []int{3, 2, 1}, Home: 0, Acquires: 3, Scope: "glob", Linearizability: true}
 	for _, a := range algorithms.All() {
 		for _, o := range budgets {
 			if a.Name != "alock" && o != (algorithms.Options{}) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%d.%d", a.Name, o.BudgetLocal, o.BudgetRemote), func(t *testing.T) {
-				w := newWorld(t, 3, 0, info(0, 0, true), info(1, 0, true), info(2, 0, true),
-					info(3, 1, false), info(4, 1, false), info(5, 2, false))
-				w.pause = runtime.Gosched
-				l := newLock(t, a, w, o)
-				var holders atomic.Int32
-				var overlaps atomic.Int32
-				counter := 0 // deliberately unsynchronised but for the lock
-				var wg sync.WaitGroup
-				for _, th := range w.threads {
-					wg.Go(func() {
-						for range rounds {
-							l.Acquire(th)
-							if holders.Add(1) != 1 {
-								overlaps.Add(1)
-							}
-							counter++
-							runtime.Gosched()
-							holders.Add(-1)
-							l.Release(th)
-						}
-					})
+				newLock := func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, o) }
+				rep, err := checker.Campaign{Config: cfg, Workload: idleAtEnd{workload.LockCounter{Lock: newLock}},
+					Strategy: checker.StrategyRandom, Schedules: 300, Seed: 5}.Run()
+				if err != nil {
+					t.Fatal(err)
 				}
-				wg.Wait()
-				if n := overlaps.Load(); n > 0 {
-					t.Errorf("%d critical sections overlapped", n)
+				if rep.Shortest != nil {
+					t.Fatalf("%v", rep.Shortest.Finding)
 				}
-				if want := rounds * len(w.threads); counter != want {
-					t.Errorf("counter = %d, want %d", counter, want)
-				}
-				if len(w.misuse) > 0 {
-					t.Errorf("misuse: %v", w.misuse)
-				}
-				checkIdle(t, w)
 			})
 		}
 	}
+}
+
+// idleAtEnd is the counter-under-lock workload, plus a final check that the
+// lock's words are back at their free values.
+type idleAtEnd struct{ workload.LockCounter }
+
+// labelSetup notes the word each Alloc label names.
+type labelSetup struct {
+	workload.Setup
+	words map[string]rdma.Ptr
+}
+
+func (s *labelSetup) Alloc(node, words int, label string) rdma.Ptr {
+	p := s.Setup.Alloc(node, words, label)
+	for i, name := range strings.Split(label, ",") {
+		if i < words && name != "" {
+			s.words[name] = p.Add(i)
+		}
+	}
+	return p
+}
+
+func (w idleAtEnd) Build(s workload.Setup) (*workload.Program, error) {
+	ls := &labelSetup{Setup: s, words: map[string]rdma.Ptr{}}
+	p, err := w.LockCounter.Build(ls)
+	if err != nil {
+		return nil, err
+	}
+	final := p.Final
+	p.Final = func(peek func(rdma.Ptr) uint64) *workload.Finding {
+		if f := final(peek); f != nil {
+			return f
+		}
+		for _, name := range []string{"lock", "tail", "r_tail", "l_tail"} {
+			if q, ok := ls.words[name]; ok && peek(q) != 0 {
+				return &workload.Finding{Property: "idle", Message: fmt.Sprintf("%s = %#x after the last release, want 0", name, peek(q))}
+			}
+		}
+		if n, ok := ls.words["next_ticket"]; ok {
+			if peek(n) != peek(ls.words["now_serving"]) {
+				return &workload.Finding{Property: "idle", Message: "next_ticket ≠ now_serving after the last release"}
+			}
+		}
+		return nil
+	}
+	return p, nil
 }
 
 func ExampleLookup() {

@@ -18,11 +18,17 @@ import (
 
 // scale divides campaign sizes: the full campaigns the issue asks for run in the
 // default test run (they take seconds), a tenth of them under -race.
+// scale sizes a long campaign: n schedules with RDMASIM_LONG=1 (the opt-in
+// sweep, which .ci/run also runs), a tenth in the default test run, and a tenth
+// of that again under the race detector, which slows every step ~10×.
 func scale(n int) int {
-	if raceEnabled {
-		return max(n/10, 1)
+	if os.Getenv("RDMASIM_LONG") == "" {
+		n /= 10
 	}
-	return n
+	if raceEnabled {
+		n /= 10
+	}
+	return max(n, 1)
 }
 
 func lockOf(t *testing.T, name string, o algorithms.Options) checker.LockFactory {
@@ -116,7 +122,8 @@ func replayFromFile(t *testing.T, cfg checker.Config, lock checker.LockFactory, 
 
 // TestSafeLocks runs the campaign the issue asks for on the locks expected safe:
 // ≥ 100,000 random and ≥ 10,000 PCT (depth 3) schedules at 2 nodes with 1 host +
-// 2 remote threads and at 2 nodes × 2 threads, 2 acquires each.
+// 2 remote threads and at 2 nodes × 2 threads, 2 acquires each, with
+// RDMASIM_LONG=1 (a tenth by default; see scale).
 func TestSafeLocks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the long campaign; run without -short")
@@ -350,8 +357,11 @@ func TestALockBypassExceedsDerivedBound(t *testing.T) {
 	if cfg.BypassBound != 3 {
 		t.Fatalf("derived bound %d, want 3", cfg.BypassBound)
 	}
+	// The witness is rare: PCT finds it within 3,000 schedules for 7 of the
+	// seeds 1 … 40 (seed 1 needs 20,555 schedules). Seed 14 finds it at
+	// schedule 202, so the test costs little, also under the race detector.
 	rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lockOf(t, "alock", opts)), Strategy: checker.StrategyPCT,
-		Schedules: 50_000, Seed: 1}.Run()
+		Schedules: 2000, Seed: 14}.Run()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		depth       = fs.Int("depth", 3, "PCT depth (1 … 64)")
 		scope       = fs.String("scope", "hca", "atomic scope of NIC atomics: hca (NIC atomics not atomic against the CPU) or glob")
 		writeBack   = fs.Bool("cas-writeback", false, "a failed NIC CAS writes back the value it read")
-		stepBound   = fs.Int("step-bound", checker.DefaultStepBound, "steps per execution before it is reported as a livelock")
+		stepBound   = fs.Int("step-bound", 0, "steps per execution before it is reported as a livelock (0: scaled to the workload, at least 100000)")
 		budgetL     = fs.Int("budget-local", 0, "ALock local cohort budget (0: the algorithm's default)")
 		budgetR     = fs.Int("budget-remote", 0, "ALock remote cohort budget (0: the algorithm's default)")
 		asLocal     = fs.String("as-local", "", "threads (ids or names like n1/t0) the lock is told are local to the home node")
@@ -190,7 +190,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	case *maxExec < 1:
 		return usagef("check: --max-executions %d: want ≥ 1", *maxExec)
 	case *stepBound < 0:
-		return usagef("check: --step-bound %d: want ≥ 1 (0: the default, %d)", *stepBound, checker.DefaultStepBound)
+		return usagef("check: --step-bound %d: want ≥ 1 (0: scaled to the workload, at least %d)", *stepBound, checker.DefaultStepBound)
 	case *maxFindings < 1:
 		return usagef("check: --max-findings %d: want ≥ 1", *maxFindings)
 	case *workers < 0:
