@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -77,6 +78,20 @@ func TestCoreKnowsNoAlgorithm(t *testing.T) {
 					t.Errorf("%s mentions %s", path, n)
 				}
 			}
+		}
+	}
+}
+
+// TestBinaryLinksNoTestHelpers: the rdmasim binary does not link testing or
+// rapid (they belong to package rdmatest, which only tests import).
+func TestBinaryLinksNoTestHelpers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/rdmasim").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "testing" || strings.HasPrefix(dep, "pgregory.net/rapid") || strings.HasSuffix(dep, "/rdmatest") {
+			t.Errorf("cmd/rdmasim links %s", dep)
 		}
 	}
 }

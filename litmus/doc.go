@@ -1,7 +1,7 @@
 // Package litmus reads litmus tests of the simulated NIC's ordering semantics,
 // explores every execution of each under the knob settings it names, and
 // compares the verdicts with the expected ones. The built-in suite is
-// testdata/litmus (litmus.md's L1–L16, variants, and CPU tests that separate
+// testdata/litmus (docs/ordering.md's L1–L16, variants, and CPU tests that separate
 // x86-TSO from sequential consistency); `rdmasim litmus` runs it.
 //
 // # Terms

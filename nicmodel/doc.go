@@ -41,7 +41,7 @@
 // # Ordering rules
 //
 // An event of a request is held back by the earlier, not yet finished requests
-// of its QP (litmus.md's rules; knobs in parentheses):
+// of its QP (the rules of docs/ordering.md; knobs in parentheses):
 //
 //   - rule 1: a read of the target waits for earlier writes of the same word
 //     (not under ordering=unordered); write-after-read is not ordered;

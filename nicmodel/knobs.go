@@ -7,7 +7,7 @@ import (
 )
 
 // Ordering is how the requests of one QP are ordered against each other
-// (litmus.md rules 1 and 5).
+// (docs/ordering.md, rules 1 and 5).
 type Ordering uint8
 
 const (
@@ -70,7 +70,7 @@ const (
 type Knob struct {
 	Name   string
 	Values []string // the accepted values, the default first; nil: a number
-	Rule   string   // the litmus.md rule it implements
+	Rule   string   // the rule of docs/ordering.md it implements
 	Doc    string
 }
 

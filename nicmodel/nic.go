@@ -458,7 +458,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		return true, n.post(th, op)
 	case op.Kind == rdma.OpPoll:
 		if err := n.checkQP(op.QP); err != nil {
-			return false, fmt.Errorf("Poll: %v", err)
+			return false, fmt.Errorf("polling: %v", err)
 		}
 		*f = inflight{op: op, active: true}
 		return false, nil

@@ -180,7 +180,7 @@ const (
 // work request on a QP and returns at once with a handle, the way ibv_post_send
 // does. The NIC executes the request later, as a sequence of memory events
 // ordered only as the model's ordering rules say (see nicmodel's package doc and
-// litmus.md). A request's data is guaranteed visible only once its completion is
+// docs/ordering.md). A request's data is guaranteed visible only once its completion is
 // seen: by Wait, or by Poll returning it.
 //
 // Local buffers are words of the thread's own node: the source of a WRITE (read
