@@ -304,6 +304,7 @@ func Execute(cfg Config, w workload.Workload, c sim.Chooser, record bool) (Execu
 type scratch struct {
 	nic *nicmodel.NIC
 	sim sim.Scratch
+	run workload.Run
 }
 
 // runner is a validated configuration and workload with everything that does
@@ -364,9 +365,15 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 		return Execution{}, err
 	}
 	lin := w.cfg.Linearizability && prog.Spec != nil
-	run := workload.NewRun(prog, len(w.infos), workload.Options{
-		Names: w.names, Label: nic.Label, BypassBound: w.cfg.BypassBound,
-		History: w.history || lin, GlobalAtomics: w.nicCfg.Scope == nicmodel.ScopeGlob})
+	opts := workload.Options{Names: w.names, Label: nic.Label, BypassBound: w.cfg.BypassBound,
+		History: w.history || lin, GlobalAtomics: w.nicCfg.Scope == nicmodel.ScopeGlob}
+	var run *workload.Run
+	if sc != nil {
+		run = &sc.run
+		run.Reset(prog, len(w.infos), opts)
+	} else {
+		run = workload.NewRun(prog, len(w.infos), opts)
+	}
 	body := func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), st)) }
 	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}, w.specs, body)
 	res := e.Run(c)

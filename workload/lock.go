@@ -103,41 +103,41 @@ const lockFree = -1
 // that overlap in real time) and a lost update (a read that does not see the
 // previous critical section's write), even when the lock operations alone look
 // fine.
-func LockSpec() *Spec {
-	return &Spec{
-		Name: "lock-protected register",
-		Init: func() any { return lockState{Holder: lockFree} },
-		Step: func(state any, op *Op) (bool, any) {
-			s := state.(lockState)
-			switch op.Name {
-			case OpAcquire:
-				if s.Holder == lockFree {
-					s.Holder = op.Thread
-					return true, s
-				}
-			case OpRelease:
-				if s.Holder == op.Thread {
-					s.Holder = lockFree
-					return true, s
-				}
-			case OpRead:
-				if s.Holder == op.Thread && (!op.HasResult || s.Reg == op.Result) {
-					return true, s
-				}
-			case OpWrite:
-				if s.Holder == op.Thread {
-					s.Reg = op.Arg
-					return true, s
-				}
-			}
-			return false, s
-		},
-		DescribeState: func(state any, name func(int) string) string {
-			s := state.(lockState)
+func LockSpec() *Spec { return lockSpec }
+
+var lockSpec = &Spec{
+	Name: "lock-protected register",
+	Init: func() any { return lockState{Holder: lockFree} },
+	Step: func(state any, op *Op) (bool, any) {
+		s := state.(lockState)
+		switch op.Name {
+		case OpAcquire:
 			if s.Holder == lockFree {
-				return fmt.Sprintf("free, register %d", s.Reg)
+				s.Holder = op.Thread
+				return true, s
 			}
-			return fmt.Sprintf("held by %s, register %d", name(s.Holder), s.Reg)
-		},
-	}
+		case OpRelease:
+			if s.Holder == op.Thread {
+				s.Holder = lockFree
+				return true, s
+			}
+		case OpRead:
+			if s.Holder == op.Thread && (!op.HasResult || s.Reg == op.Result) {
+				return true, s
+			}
+		case OpWrite:
+			if s.Holder == op.Thread {
+				s.Reg = op.Arg
+				return true, s
+			}
+		}
+		return false, s
+	},
+	DescribeState: func(state any, name func(int) string) string {
+		s := state.(lockState)
+		if s.Holder == lockFree {
+			return fmt.Sprintf("free, register %d", s.Reg)
+		}
+		return fmt.Sprintf("held by %s, register %d", name(s.Holder), s.Reg)
+	},
 }

@@ -52,11 +52,14 @@ type bypassMonitor struct {
 }
 
 func (b *bypassMonitor) init(n, bound int) {
-	b.waitFrom = make([]int, n)
+	if cap(b.waitFrom) < n {
+		b.waitFrom = make([]int, n)
+	}
+	b.waitFrom = b.waitFrom[:n]
 	for i := range b.waitFrom {
 		b.waitFrom[i] = -1
 	}
-	b.bound = bound
+	b.bound, b.entries, b.max = bound, 0, 0
 }
 
 func (b *bypassMonitor) call(id int)    { b.waitFrom[id] = b.entries }

@@ -82,22 +82,45 @@ type Run struct {
 
 // NewRun prepares one execution of p with n threads.
 func NewRun(p *Program, n int, opts Options) *Run {
-	r := &Run{prog: p, opts: opts, threads: make([]Thread, n), pendingAt: make([]int, n), pendingOp: make([]string, n)}
-	r.mutex.holders = make([]int, 1, 8)
-	r.mutex.holders[0] = -1
-	r.bypass.init(n, opts.BypassBound)
+	r := &Run{}
+	r.Reset(p, n, opts)
+	return r
+}
+
+// Reset prepares r for another execution, of p with n threads, reusing its
+// buffers: a campaign runs one execution after another on one Run. The history
+// and warnings of the previous execution are gone.
+func (r *Run) Reset(p *Program, n int, opts Options) {
+	r.prog, r.opts = p, opts
 	if opts.MaxWarnings <= 0 {
 		r.opts.MaxWarnings = 8
 	}
-	r.mixed.on = !opts.GlobalAtomics
-	r.mixed.words = make([]mixedWord, 0, 8)
+	if cap(r.threads) < n {
+		r.threads = make([]Thread, n)
+		r.pendingAt = make([]int, n)
+		r.pendingOp = make([]string, n)
+		r.bypass.waitFrom = make([]int, n)
+	}
+	r.threads, r.pendingAt, r.pendingOp = r.threads[:n], r.pendingAt[:n], r.pendingOp[:n]
+	clear(r.threads)
+	clear(r.pendingOp)
 	for i := range r.pendingAt {
 		r.pendingAt[i] = -1
 	}
+	r.mutex.holders = append(r.mutex.holders[:0], -1)
+	r.bypass.init(n, opts.BypassBound)
+	r.mixed.on = !opts.GlobalAtomics
+	if r.mixed.words == nil {
+		r.mixed.words = make([]mixedWord, 0, 8)
+	}
+	r.mixed.words = r.mixed.words[:0]
+	r.extra = r.extra[:0]
+	r.returns, r.clock, r.first = 0, 0, nil
+	r.warnings = nil
+	r.hist = nil
 	if opts.History {
 		r.hist = make([]Op, 0, 64)
 	}
-	return r
 }
 
 // AddMonitor adds a monitor of the caller's own to the run.
