@@ -208,3 +208,33 @@ func (l *countLock) Acquire(t rdma.Thread) {
 	}
 }
 func (l *countLock) Release(rdma.Thread) {}
+
+// TestPinnedCampaigns pins what the default campaign (seed 1, 2,000 schedules,
+// up to 20 findings) does on every built-in lock, as measured before the
+// workload seam was introduced: the same steps, schedules and counterexample
+// lengths mean the same executions, byte for byte in their decisions.
+func TestPinnedCampaigns(t *testing.T) {
+	want := map[string][3]int{ // steps, schedules, events in the counterexample shown
+		"spin": {110497, 2000, 0}, "spin-naive": {1215, 43, 5}, "mcs": {191423, 2000, 0},
+		"mcs-naive": {2737, 46, 10}, "ticket-naive": {1192, 34, 7}, "alock": {223641, 2000, 0}, "alock-nofence": {223641, 2000, 0},
+	}
+	for _, a := range algorithms.All() {
+		w, ok := want[a.Name]
+		if !ok {
+			t.Errorf("%s: no pinned figures", a.Name)
+			continue
+		}
+		newLock := func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, algorithms.Options{}) }
+		res, err := Run(DefaultConfig(), Lock(newLock), Random{Schedules: 2000, Seed: 1, MaxFindings: 20}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := 0
+		if res.Shortest != nil {
+			events = len(res.Shortest.Execution.Trace)
+		}
+		if got := [3]int{int(res.Steps), res.Executions, events}; got != w {
+			t.Errorf("%s: steps, schedules, events %v, pinned %v", a.Name, got, w)
+		}
+	}
+}
