@@ -1,34 +1,37 @@
-// Package checker runs a lock under the simulated NIC and judges each execution.
+// Package checker runs a workload under the simulated NIC and judges each
+// execution with the workload's monitors (package workload).
 //
-// The workload: N nodes with T threads each (or a count per node); the lock and a
-// counter live on the home node; every thread takes the lock K times, and inside
-// the critical section does a non-atomic read-modify-write of the counter (CPU
-// load and store on the home node, RDMA READ and WRITE elsewhere). The properties:
+// [Run] is the one entry point: a configuration ([Config]: nodes, threads, the
+// home node, operations per thread, the NIC's knobs), a workload ([Lock] for
+// the counter under a lock, workload.LockTable, workload.Object, anything that
+// implements workload.Workload) and a strategy value in, a [Result] out:
 //
-//   - mutual exclusion, checked at every critical-section entry;
-//   - lost update: the counter must end at N·T·K;
-//   - deadlock: no step enabled while a thread has not finished (exact, thanks to
-//     the engine's spin reduction);
-//   - step bound: an execution longer than the bound (a livelock);
-//   - misuse: a CPU operation on another node's memory, a bad address;
-//   - panic: the lock's code panicked;
-//   - starvation: at the step bound, a thread waited while others kept entering;
-//   - linearizability (Config.Linearizability): the lock history, checked with
-//     porcupine, has no linearization as a lock protecting a register;
-//   - bypass bound (Config.BypassBound): a thread waited through more critical
-//     sections of others, after its doorway, than the lock's derived bound. Kept
-//     apart from the other findings (Report.Bypass): unfair is not unsafe.
+//   - [Random] and [PCT] run seeded schedules on all cores (a [Campaign]), keep
+//     the shortest violating execution, shrink it ([Shrink]) and re-run it with
+//     its trace recorded;
+//   - [DFS] runs every interleaving (an [Exploration]: stateless DFS with
+//     source-DPOR and sleep sets), says whether it was Complete, and reports a
+//     violation as its shortest story ([ShortestCounterexample]: fewest
+//     preemptions, then fewest events);
+//   - [Saved] replays one execution from its decisions ([Replay]).
 //
-// [Execute] runs one execution under any sim.Chooser; a [Campaign] runs many
-// seeded schedules (random or PCT) on all cores, keeps the shortest violating
-// execution, shrinks it ([Shrink]) and re-runs it with its trace recorded. An
-// [Exploration] runs every interleaving (stateless DFS with source-DPOR and sleep
-// sets) and says whether it was Complete; [ShortestCounterexample] deepens by
-// preemptions, then length. [Check] is the one-line form for a user's own go
-// test, and [RapidChooser] lets rapid draw the schedule. Every counterexample is a
-// decision list that [Replay] brings back exactly; [DecisiveDecision] finds the
-// choice that made the difference.
+// The properties: mutual exclusion (at every critical-section entry), lost
+// update, deadlock (no step enabled while a thread has not finished: exact,
+// thanks to the engine's spin reduction), step bound (a livelock; the bound
+// scales with the workload, [Config.Bound]), misuse (a CPU operation on another
+// node's memory, a bad address), panic (with the file and line in the lock's
+// code), starvation (at the step bound, an operation pending while others
+// completed theirs), linearizability of the history against the workload's
+// Spec (Config.Linearizability, on in [DefaultConfig]), and bypass bound
+// (Config.BypassBound; kept apart from the other findings: unfair is not
+// unsafe). Mixed atomicity is a warning ([Result].Warnings).
+//
+// Every counterexample is a decision list that [Replay] brings back exactly
+// (each decision records the step it fired, so a reader finds its event
+// without a second run); [DecisiveDecision] finds the choice that made the
+// difference. The test helpers (Check from a go test, the rapid chooser) live
+// in package rdmatest, so that programs using checker do not link testing.
 //
 // The checker knows no algorithm by name: a lock is any rdma.Lock built by a
-// [LockFactory].
+// [LockFactory], an object anything a workload drives.
 package checker

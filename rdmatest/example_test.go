@@ -92,6 +92,7 @@ func TestCounter(t *testing.T) {
 	cfg := checker.DefaultConfig()
 	t.Run("faa/dfs", func(t *testing.T) {
 		rdmatest.Check(t, counterObject(false), cfg, rdmatest.Strategy("dfs"))
+		requireComplete(t, counterObject(false), cfg)
 	})
 	for _, s := range []string{"random", "pct", "dfs"} {
 		t.Run("read-write/"+s, func(t *testing.T) {
@@ -108,6 +109,7 @@ func TestRegister(t *testing.T) {
 	cfg.Acquires = 1
 	t.Run("whole/dfs", func(t *testing.T) {
 		rdmatest.Check(t, registerObject(false), cfg, rdmatest.Strategy("dfs"))
+		requireComplete(t, registerObject(false), cfg)
 	})
 	for _, s := range []string{"random", "pct", "dfs"} {
 		t.Run("split/"+s, func(t *testing.T) {
@@ -115,6 +117,20 @@ func TestRegister(t *testing.T) {
 				rdmatest.ReplayDir(t.TempDir()), rdmatest.ExpectViolation(workload.Linearizability))
 		})
 	}
+}
+
+// requireComplete fails t unless an exhaustive exploration of w on cfg
+// completes without a finding.
+func requireComplete(t *testing.T, w workload.Workload, cfg checker.Config) {
+	t.Helper()
+	res, err := checker.Run(cfg, w, checker.DFS{Preemptions: -1, MaxExecutions: 1_000_000}, checker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Complete || res.Shortest != nil {
+		t.Fatalf("dfs: complete %v, finding %v, after %d executions", res.Complete, res.Shortest, res.Executions)
+	}
+	t.Logf("dfs complete: %d executions (%d pruned), no finding", res.Executions, res.Pruned)
 }
 
 // Check an object of your own: an RDMA counter, correct with fetch-and-add and
