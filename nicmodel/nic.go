@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
@@ -354,14 +353,7 @@ func (n *NIC) Label(p rdma.Ptr) string {
 		return ""
 	}
 	a := nd.allocs[i]
-	if a.words == 1 {
-		return a.label
-	}
-	// "r_tail,l_tail,victim" names each word of a three-word allocation.
-	if names := strings.Split(a.label, ","); len(names) == a.words {
-		return names[w-a.start]
-	}
-	return fmt.Sprintf("%s[%d]", a.label, w-a.start)
+	return rdma.WordLabel(a.label, a.words, w-a.start)
 }
 
 // check validates words consecutive words at p.

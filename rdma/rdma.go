@@ -1,6 +1,9 @@
 package rdma
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // WordBytes is the size of a memory word. Every address is a multiple of it.
 const WordBytes = 8
@@ -216,4 +219,21 @@ type Async interface {
 type AsyncThread interface {
 	Thread
 	Async
+}
+
+// WordLabel names word i of an allocation of words words labelled label, as
+// traces show it: the label itself for one word; the i-th name of a
+// comma-separated label with one name per word ("r_tail,l_tail,victim"); else
+// label[i]. An empty label names nothing.
+func WordLabel(label string, words, i int) string {
+	switch {
+	case label == "":
+		return ""
+	case words == 1:
+		return label
+	}
+	if names := strings.Split(label, ","); len(names) == words {
+		return names[i]
+	}
+	return fmt.Sprintf("%s[%d]", label, i)
 }

@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"iter"
-	"runtime"
 	"strings"
 
 	"github.com/rdmasim/rdmasim/rdma"
@@ -175,7 +174,7 @@ func New(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) *Engine {
 			defer func() {
 				if r := recover(); r != nil {
 					if _, ok := r.(stopSignal); !ok {
-						t.panicked, t.panicAt = r, panicSite()
+						t.panicked, t.panicAt = r, traces.PanicSite()
 					}
 				}
 			}()
@@ -533,30 +532,6 @@ func (e *Engine) stopAll() {
 	for _, t := range e.threads {
 		if !t.done {
 			t.stop()
-		}
-	}
-}
-
-// panicSite names where a thread's code panicked: the innermost frame of the
-// panicking stack outside the Go runtime and the engine's own packages (sim,
-// workload), as "file:line (function)". Called from the deferred recover, while
-// the panicking frames are still on the stack.
-func panicSite() string {
-	pcs := make([]uintptr, 64)
-	n := runtime.Callers(3, pcs)
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		fn := f.Function
-		internal := strings.HasPrefix(fn, "runtime.") ||
-			strings.HasPrefix(fn, "github.com/rdmasim/rdmasim/sim.") ||
-			strings.HasPrefix(fn, "github.com/rdmasim/rdmasim/workload.") ||
-			strings.HasPrefix(fn, "iter.")
-		if !internal && f.File != "" {
-			return fmt.Sprintf("%s:%d (%s)", f.File, f.Line, fn)
-		}
-		if !more {
-			return "an unknown place"
 		}
 	}
 }

@@ -3,6 +3,7 @@ package workload
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/rdmasim/rdmasim/rdma"
 )
@@ -78,6 +79,20 @@ type Run struct {
 
 	first    *Finding // the first violation
 	warnings []Finding
+
+	mu sync.Mutex // Options.Concurrent: serialises the marks
+}
+
+func (r *Run) lock() {
+	if r.opts.Concurrent {
+		r.mu.Lock()
+	}
+}
+
+func (r *Run) unlock() {
+	if r.opts.Concurrent {
+		r.mu.Unlock()
+	}
 }
 
 // NewRun prepares one execution of p with n threads.
@@ -134,6 +149,7 @@ func (r *Run) Thread(id int, t rdma.Thread) *Thread {
 	th.marker, _ = t.(marker)
 	th.failer, _ = t.(failer)
 	th.async, _ = t.(rdma.Async)
+	th.timer, _ = t.(OpTimer)
 	return th
 }
 
@@ -188,6 +204,21 @@ func (r *Run) Starving() *Finding {
 		}
 	}
 	return nil
+}
+
+// Pending lists the threads with an operation pending: "n0/t0 in acquire,
+// n1/t0 in acquire"; "" when none is.
+func (r *Run) Pending() string {
+	var b strings.Builder
+	for id, at := range r.pendingAt {
+		if at >= 0 {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s in %s", r.Name(id), r.pendingOp[id])
+		}
+	}
+	return b.String()
 }
 
 func (r *Run) violate(id int, f *Finding) {
@@ -259,6 +290,15 @@ type Thread struct {
 	marker marker
 	failer failer
 	async  rdma.Async
+	timer  OpTimer
+}
+
+// OpTimer is implemented by a backend's threads that time operations (the
+// hardware runner's): Call tells it an operation starts, after the mark;
+// Return that it ended, before the mark.
+type OpTimer interface {
+	OpStarted(name string)
+	OpEnded()
 }
 
 // Mark notes something in the backend's trace (the simulator's), if it keeps one.
@@ -278,6 +318,17 @@ type OpRef struct{ i int }
 // one is given. A thread's operations do not nest: Return the previous one
 // first.
 func (t *Thread) Call(name string, arg ...uint64) OpRef {
+	r := t.run
+	r.lock()
+	ref := t.call(name, arg)
+	r.unlock()
+	if t.timer != nil {
+		t.timer.OpStarted(name)
+	}
+	return ref
+}
+
+func (t *Thread) call(name string, arg []uint64) OpRef {
 	r := t.run
 	r.pendingAt[t.id], r.pendingOp[t.id] = r.returns, name
 	r.bypass.call(t.id)
@@ -302,6 +353,16 @@ func (t *Thread) Call(name string, arg ...uint64) OpRef {
 
 // Return marks the return of the operation op, with its result if it has one.
 func (t *Thread) Return(op OpRef, result ...uint64) {
+	if t.timer != nil {
+		t.timer.OpEnded()
+	}
+	r := t.run
+	r.lock()
+	t.ret(op, result)
+	r.unlock()
+}
+
+func (t *Thread) ret(op OpRef, result []uint64) {
 	r := t.run
 	r.pendingAt[t.id] = -1
 	r.returns++
@@ -338,6 +399,8 @@ func (t *Thread) Do(name string, f func() uint64, arg ...uint64) uint64 {
 // and bypass are judged here.
 func (t *Thread) Enter() {
 	r := t.run
+	r.lock()
+	defer r.unlock()
 	if !t.enter(0) {
 		r.bypass.enter(r, t.id)
 		return
@@ -349,7 +412,11 @@ func (t *Thread) Enter() {
 
 // EnterKey marks the thread's entry into the critical section of lock key (a
 // lock table's); mutual exclusion is judged per key.
-func (t *Thread) EnterKey(key int) { t.enter(key) }
+func (t *Thread) EnterKey(key int) {
+	t.run.lock()
+	t.enter(key)
+	t.run.unlock()
+}
 
 func (t *Thread) enter(key int) bool {
 	r := t.run
@@ -374,6 +441,8 @@ func (t *Thread) Exit() { t.ExitKey(0) }
 // ExitKey marks the thread's exit from the critical section of lock key.
 func (t *Thread) ExitKey(key int) {
 	r := t.run
+	r.lock()
+	defer r.unlock()
 	t.Mark("cs-exit")
 	r.mutex.exit(t.id, key)
 	if len(r.extra) > 0 {
@@ -383,6 +452,8 @@ func (t *Thread) ExitKey(key int) {
 
 // Doorway implements rdma.Doorway: bypass is counted from here.
 func (t *Thread) Doorway() {
+	t.run.lock()
+	defer t.run.unlock()
 	t.run.bypass.doorway(t.id)
 	if len(t.run.extra) > 0 {
 		t.run.observe(&Event{Kind: EvDoorway, Thread: t.id})
@@ -391,6 +462,10 @@ func (t *Thread) Doorway() {
 
 func (t *Thread) access(op rdma.Op, p rdma.Ptr) {
 	r := t.run
+	if r.opts.Concurrent {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
 	if r.mixed.on {
 		if f := r.mixed.access(r, t.id, op, p); f != nil && len(r.warnings) < r.opts.MaxWarnings {
 			r.warnings = append(r.warnings, *f)

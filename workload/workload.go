@@ -93,6 +93,12 @@ type Options struct {
 	GlobalAtomics bool
 	// MaxWarnings bounds the mixed-atomicity warnings kept (0: 8).
 	MaxWarnings int
+	// Concurrent: the threads run in parallel (a hardware backend), so the
+	// marks are serialised with a mutex. A mark is taken after the event it
+	// marks has happened (an entry, after the lock was acquired) or before it
+	// happens (an exit, before the release), so a violation the marks show
+	// happened; overlaps that the marks' serialisation hides are missed.
+	Concurrent bool
 }
 
 func (o *Options) name(id int) string {

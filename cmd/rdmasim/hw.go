@@ -1,0 +1,268 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/hwrun"
+	"github.com/rdmasim/rdmasim/workload"
+)
+
+const hwUsage = `Usage: rdmasim hw run [flags]
+
+Runs lock algorithms on real threads and real memory (the native backend: one
+mmap'ed region per node, CPU operations as real atomic instructions, one NIC
+goroutine per node that performs an RDMA atomic as a load and then a store),
+with the same workload and monitors as rdmasim check, and reports violations,
+mixed-atomicity warnings, throughput and acquire latency (local and remote
+threads apart). The verbs backend (libibverbs, build tag rdma) is not wired
+to this command yet.
+
+Exit status: 0 every verdict as expected (safe locks ok; a naive lock may or
+may not show its race in a run), 1 a safe lock showed a violation, 2 a usage
+error.
+
+Flags:
+`
+
+// hwResult is one row of rdmasim hw run.
+type hwResult struct {
+	Algorithm  string        `json:"algorithm"`
+	Config     hwrun.Config  `json:"config"`
+	Backend    string        `json:"backend"`
+	Trials     int           `json:"trials"`
+	Verdict    string        `json:"verdict"` // ok or violation
+	Property   string        `json:"property,omitempty"`
+	Message    string        `json:"message,omitempty"`
+	Violations int           `json:"violations"` // trials with a violation
+	Warnings   []string      `json:"warnings,omitempty"`
+	AcquiresPS float64       `json:"acquires_per_s"` // over all trials
+	Local      hwrun.Latency `json:"acquire_local"`  // of the last trial
+	Remote     hwrun.Latency `json:"acquire_remote"`
+	SetupNs    int64         `json:"setup_ns"`
+	DataPathNs int64         `json:"data_path_ns"`
+	ExpectSafe bool          `json:"expect_safe"`
+	AsExpected bool          `json:"as_expected"`
+	lastResult *hwrun.Result // for --csv
+}
+
+func cmdHW(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fmt.Fprint(stdout, "Usage: rdmasim hw run [flags]   (rdmasim hw run --help for the flags)\n")
+		if len(args) == 0 {
+			return usagef("hw: want a subcommand: run")
+		}
+		return nil
+	}
+	if args[0] != "run" {
+		return usagef("hw: unknown subcommand %q (want run)", args[0])
+	}
+	fs := flag.NewFlagSet("hw run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		algs      = fs.String("alg", "spin,mcs,alock", "algorithms to run, comma-separated, or all")
+		backend   = fs.String("backend", "native", "backend: native")
+		nodes     = fs.Int("nodes", 2, "number of nodes")
+		threads   = fs.String("threads", "", "threads per node: one count for every node, or a count per node (default: 1 on the home node, 2 elsewhere)")
+		home      = fs.Int("home", 0, "the node that holds the lock")
+		acquires  = fs.Int("acquires", 1000, "critical sections per thread")
+		trials    = fs.Int("trials", 1, "runs per algorithm")
+		global    = fs.Bool("global-atomics", false, "NIC atomics as one hardware atomic (IBV_ATOMIC_GLOB) instead of a load and a store")
+		gap       = fs.Duration("atomic-gap", 0, "how long a NIC atomic waits between its load and its store (a real NIC's PCIe read: ≈ 500ns)")
+		timeout   = fs.Duration("timeout", 30*time.Second, "a trial still running after this is stopped and reported as hung")
+		linz      = fs.Bool("linearizability", true, "check every trial's history with porcupine")
+		format    = fs.String("format", "text", "output format: text or json")
+		csvPath   = fs.String("csv", "", "write the per-operation records of each algorithm's last trial to this file (one file per algorithm: NAME is inserted before the extension)")
+		budgetL   = fs.Int("budget-local", 0, "ALock local cohort budget (0: the algorithm's default)")
+		budgetR   = fs.Int("budget-remote", 0, "ALock remote cohort budget (0: the algorithm's default)")
+		threadsOK bool
+	)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, hwUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usagef("hw run: %v (see rdmasim hw run --help)", err)
+	}
+	fs.Visit(func(f *flag.Flag) { threadsOK = threadsOK || f.Name == "threads" })
+	switch {
+	case fs.NArg() > 0:
+		return usagef("hw run: unexpected argument %q (flags only)", fs.Arg(0))
+	case *backend != "native":
+		return usagef("hw run: --backend %q: want native (the verbs backend is not wired to this command yet)", *backend)
+	case *format != "text" && *format != "json":
+		return usagef("hw run: --format %q: want text or json", *format)
+	case *trials < 1:
+		return usagef("hw run: --trials %d: want ≥ 1", *trials)
+	case *acquires < 1:
+		return usagef("hw run: --acquires %d: want ≥ 1", *acquires)
+	case *timeout <= 0:
+		return usagef("hw run: --timeout %v: want > 0", *timeout)
+	case *budgetL < 0 || *budgetR < 0:
+		return usagef("hw run: budgets must be ≥ 0")
+	}
+	counts := defaultThreads(*nodes, *home)
+	if threadsOK {
+		var err error
+		if counts, err = parseInts(*threads); err != nil {
+			return usagef("hw run: --threads %q: %v", *threads, err)
+		}
+	}
+	cfg := hwrun.Config{Nodes: *nodes, Threads: counts, Home: *home, Ops: *acquires, GlobalAtomics: *global, AtomicGap: *gap,
+		Timeout: *timeout, Linearizability: *linz}
+	if err := cfg.Validate(); err != nil {
+		return usagef("hw run: %v", err)
+	}
+	selected, err := selectAlgorithms(*algs)
+	if err != nil {
+		return usagef("hw run: %v", err)
+	}
+	opts := algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}
+	var results []hwResult
+	for _, a := range selected {
+		r, err := hwOne(a, opts, cfg, *trials)
+		if err != nil {
+			return usagef("hw run %s: %v", a.Name, err)
+		}
+		if *csvPath != "" && r.lastResult != nil {
+			path := csvName(*csvPath, a.Name, len(selected))
+			if err := writeFileAtomic(path, r.lastResult.WriteCSV); err != nil {
+				return fmt.Errorf("hw run: --csv %s: %v", *csvPath, err)
+			}
+		}
+		results = append(results, r)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return err
+		}
+	} else {
+		printHW(stdout, results)
+	}
+	for _, r := range results {
+		if !r.AsExpected {
+			return errMismatch
+		}
+	}
+	return nil
+}
+
+func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int) (hwResult, error) {
+	r := hwResult{Algorithm: a.Name, Config: cfg, Backend: "native", Trials: trials, Verdict: "ok", ExpectSafe: a.ExpectSafe}
+	w := factory(a, opts)
+	acquires, seconds := 0, 0.0
+	seen := map[string]bool{}
+	for range trials {
+		res, err := hwrun.Run(cfg, w)
+		if err != nil {
+			return r, err
+		}
+		r.lastResult = res
+		for _, wn := range res.Warnings {
+			if !seen[wn.Key] {
+				seen[wn.Key] = true
+				r.Warnings = append(r.Warnings, wn.Message)
+			}
+		}
+		local, remote := res.Latencies(workload.OpAcquire)
+		acquires += local.Count + remote.Count
+		seconds += res.DataPath.Seconds()
+		r.Local, r.Remote, r.SetupNs, r.DataPathNs = local, remote, res.Setup.Nanoseconds(), res.DataPath.Nanoseconds()
+		if res.Finding != nil {
+			r.Violations++
+			if r.Property == "" {
+				r.Verdict, r.Property, r.Message = "violation", res.Finding.Property, res.Finding.Message
+			}
+		}
+	}
+	if seconds > 0 {
+		r.AcquiresPS = float64(acquires) / seconds
+	}
+	// A safe lock must show nothing; a naive one may or may not show its race
+	// in a given run (the window is nanoseconds wide on real memory).
+	r.AsExpected = !a.ExpectSafe || r.Violations == 0
+	return r, nil
+}
+
+func printHW(w io.Writer, results []hwResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tVIOLATIONS\tACQUIRES/S\tLOCAL p50/p99\tREMOTE p50/p99\tSETUP\tDATA PATH")
+	for _, r := range results {
+		verdict := r.Verdict
+		if r.Property != "" {
+			verdict += ": " + r.Property
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.0f\t%s\t%s\t%v\t%v\n", r.Algorithm, hwConfigString(r.Config), verdict, r.Violations, r.Trials,
+			r.AcquiresPS, latencyText(r.Local), latencyText(r.Remote), time.Duration(r.SetupNs).Round(time.Microsecond), time.Duration(r.DataPathNs).Round(time.Microsecond))
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Message != "" {
+			fmt.Fprintf(w, "\n%s: %s: %s\n", r.Algorithm, r.Property, r.Message)
+		}
+		for _, m := range r.Warnings {
+			fmt.Fprintf(w, "\n%s: warning: mixed atomicity: %s\n", r.Algorithm, m)
+		}
+	}
+	fmt.Fprintf(w, "\nnative backend: real threads and real memory on this machine; latencies are of this machine's goroutines, not of a NIC.\n")
+}
+
+func hwConfigString(c hwrun.Config) string {
+	s := fmt.Sprintf("%dn threads=%v home=%d acq=%d", c.Nodes, c.Threads, c.Home, c.Ops)
+	if c.GlobalAtomics {
+		return s + " glob"
+	}
+	return s + " hca"
+}
+
+func latencyText(l hwrun.Latency) string {
+	if l.Count == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%v/%v", time.Duration(l.P50), time.Duration(l.P99))
+}
+
+// csvName is the --csv path for algorithm alg: the path itself for one
+// algorithm, else with -alg before the extension.
+func csvName(path, alg string, n int) string {
+	if n == 1 {
+		return path
+	}
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-" + alg + ext
+}
+
+// writeFileAtomic writes path through a temporary file in the same directory
+// and a rename, so that path is never left half-written.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

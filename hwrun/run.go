@@ -1,0 +1,329 @@
+package hwrun
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/workload"
+)
+
+// Config is one run on the native backend.
+type Config struct {
+	Nodes int `json:"nodes"`
+	// Threads per node: one count for every node, or one count per node.
+	Threads []int `json:"threads"`
+	Home    int   `json:"home"`
+	// Ops is the operations per thread (workload.Setup.OpsPerThread).
+	Ops int `json:"ops"`
+	// GlobalAtomics makes every NIC atomic one hardware atomic instruction
+	// (IBV_ATOMIC_GLOB). By default a NIC atomic is a load and then a store
+	// (IBV_ATOMIC_HCA), and a CPU atomic can land between them.
+	GlobalAtomics bool `json:"global_atomics,omitempty"`
+	// AtomicGap is how long a NIC atomic waits between its load and its store
+	// (a real NIC's PCIe read takes ≈ 0.5 µs to come back); 0: no wait.
+	AtomicGap time.Duration `json:"atomic_gap_ns,omitempty"`
+	// WordsPerNode of memory mapped for every node (0: 65,536).
+	WordsPerNode int `json:"words_per_node,omitempty"`
+	// Timeout bounds the data path (0: 30 s). Threads still running then are
+	// stopped at their next Pause and the run reports them as hung.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Linearizability checks the recorded history against the workload's Spec.
+	Linearizability bool `json:"linearizability,omitempty"`
+}
+
+// threadCounts returns the threads of every node.
+func (c Config) threadCounts() []int {
+	if len(c.Threads) == 1 {
+		out := make([]int, c.Nodes)
+		for i := range out {
+			out[i] = c.Threads[0]
+		}
+		return out
+	}
+	return c.Threads
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	switch {
+	case c.Nodes < 1 || c.Nodes > 64:
+		return fmt.Errorf("nodes = %d: want 1 … 64", c.Nodes)
+	case len(c.Threads) != 1 && len(c.Threads) != c.Nodes:
+		return fmt.Errorf("threads: %d counts given for %d nodes (give one count, or one per node)", len(c.Threads), c.Nodes)
+	case c.Home < 0 || c.Home >= c.Nodes:
+		return fmt.Errorf("home = %d: want a node 0 … %d", c.Home, c.Nodes-1)
+	case c.Ops < 1:
+		return fmt.Errorf("ops = %d: want ≥ 1", c.Ops)
+	case c.WordsPerNode < 0:
+		return fmt.Errorf("words per node = %d: want ≥ 0 (0: 65536)", c.WordsPerNode)
+	case c.AtomicGap < 0:
+		return fmt.Errorf("atomic gap %v: want ≥ 0", c.AtomicGap)
+	case c.Timeout < 0:
+		return fmt.Errorf("timeout %v: want ≥ 0 (0: 30 s)", c.Timeout)
+	}
+	total := 0
+	for n, k := range c.threadCounts() {
+		if k < 0 || k > 256 {
+			return fmt.Errorf("threads: %d on node %d: want 0 … 256", k, n)
+		}
+		total += k
+	}
+	if total < 1 {
+		return errors.New("threads: no thread at all")
+	}
+	return nil
+}
+
+// OpRecord is one operation a thread performed: who, where, which operation,
+// and when it started and ended, in nanoseconds from the start of the data
+// path.
+type OpRecord struct {
+	Thread  int    `json:"thread"`
+	Node    int    `json:"node"`
+	Local   bool   `json:"local"` // the thread runs on the home node
+	Name    string `json:"op"`
+	StartNs int64  `json:"start_ns"`
+	EndNs   int64  `json:"end_ns"`
+}
+
+// Result is what a native run measured and what its monitors found.
+type Result struct {
+	Names []string // thread names, n<node>/t<index>
+	// Finding is the first violation: a monitor's (mutual exclusion, bypass),
+	// the final check's (lost update), misuse, a panic, a hung run, or an
+	// illegal history; nil when none.
+	Finding  *workload.Finding
+	Warnings []workload.Finding
+	Lin      *workload.LinResult
+	// Ops are every operation's record, by thread, in order.
+	Ops       []OpRecord
+	MaxBypass int
+	// Setup is the time spent mapping memory and building the workload;
+	// DataPath the time from the threads' start to the last one's end.
+	Setup, DataPath time.Duration
+	Hung            bool // threads were stopped at the timeout
+}
+
+// Hung is the property of a run whose threads did not finish in time: a
+// deadlock or a livelock on real hardware, where the two cannot be told apart.
+const Hung = "hung"
+
+// Run runs the workload w on the native backend: one mmap'ed region per node,
+// one goroutine per thread (locked to an OS thread), CPU operations as real
+// atomic instructions, and one NIC goroutine per node that carries out the
+// verbs sent to it. The workload's monitors judge the run as the simulator's
+// do.
+func Run(cfg Config, w workload.Workload) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if w == nil {
+		return nil, errors.New("no workload")
+	}
+	words, timeout := cfg.WordsPerNode, cfg.Timeout
+	if words == 0 {
+		words = 1 << 16
+	}
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	setupStart := time.Now()
+	mem, err := NewMemory(cfg.Nodes, words)
+	if err != nil {
+		return nil, err
+	}
+	defer mem.Close()
+	mem.home, mem.ops = cfg.Home, cfg.Ops
+	var names []string
+	for node, k := range cfg.threadCounts() {
+		for i := range k {
+			mem.threads = append(mem.threads, rdma.ThreadInfo{ID: len(mem.threads), Node: node, Local: node == cfg.Home})
+			names = append(names, fmt.Sprintf("n%d/t%d", node, i))
+		}
+	}
+	prog, err := w.Build(mem)
+	if err == nil {
+		err = mem.err
+	}
+	if err == nil && (prog == nil || prog.Thread == nil) {
+		err = errors.New("the workload built no program (Program.Thread is nil)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	lin := cfg.Linearizability && prog.Spec != nil
+	run := workload.NewRun(prog, len(mem.threads), workload.Options{Names: names, Label: mem.Label,
+		History: lin, GlobalAtomics: cfg.GlobalAtomics, Concurrent: true})
+
+	nics := make([]*nic, cfg.Nodes)
+	for n := range nics {
+		nics[n] = &nic{mem: mem, global: cfg.GlobalAtomics, gap: cfg.AtomicGap, in: make(chan *request)}
+		go nics[n].serve()
+	}
+	defer func() {
+		for _, n := range nics {
+			close(n.in)
+		}
+	}()
+
+	var stop atomic.Bool
+	var failMu sync.Mutex
+	var first *workload.Finding
+	fail := func(property, msg string) {
+		failMu.Lock()
+		defer failMu.Unlock()
+		if first == nil {
+			first = &workload.Finding{Property: property, Message: msg}
+		}
+	}
+	threads := make([]*thread, len(mem.threads))
+	for id, in := range mem.threads {
+		threads[id] = &thread{id: id, node: in.Node, mem: mem, nics: nics, stop: &stop, fail: fail, local: in.Local,
+			req: request{reply: make(chan uint64, 1)}, records: make([]OpRecord, 0, 4*cfg.Ops)}
+	}
+	res := &Result{Names: names, Setup: time.Since(setupStart)}
+
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for _, t := range threads {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			defer t.recoverThread()
+			wt := run.Thread(t.id, t)
+			ready.Done()
+			<-start
+			prog.Thread(wt)
+		}()
+	}
+	ready.Wait()
+	epoch := time.Now()
+	for _, t := range threads {
+		t.epoch = epoch
+	}
+	close(start)
+	finished := make(chan struct{})
+	go func() { done.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(timeout):
+		stop.Store(true)
+		res.Hung = true
+		<-finished // every spin loop Pauses, so every thread unwinds
+	}
+	res.DataPath = time.Since(epoch)
+
+	for _, t := range threads {
+		res.Ops = append(res.Ops, t.records...)
+	}
+	res.MaxBypass, res.Warnings = run.MaxBypass(), run.Warnings()
+	switch {
+	case first != nil:
+		res.Finding = first
+	case run.Violation() != nil:
+		res.Finding = run.Violation()
+	case res.Hung:
+		res.Finding = &workload.Finding{Property: Hung, Message: fmt.Sprintf("threads still running after %v (a deadlock or a livelock); %s", timeout, pendingOps(run))}
+	default:
+		res.Finding = run.Final(mem.Peek)
+	}
+	if lin && res.Finding == nil {
+		r := workload.CheckLinearizability(run.History(), prog.Spec, workload.LinOptions{Names: names})
+		res.Lin = &r
+		if r.Verdict == workload.LinIllegal {
+			res.Finding = &workload.Finding{Property: workload.Linearizability, Message: "the history is not linearizable: " + r.Reason}
+		}
+	}
+	return res, nil
+}
+
+// pendingOps says which threads had an operation pending.
+func pendingOps(run *workload.Run) string {
+	if f := run.Starving(); f != nil {
+		return f.Message
+	}
+	if p := run.Pending(); p != "" {
+		return "pending: " + p
+	}
+	return "no thread had an operation pending"
+}
+
+// Latency is a latency distribution: how many operations, and quantiles in
+// nanoseconds.
+type Latency struct {
+	Count int   `json:"count"`
+	P50   int64 `json:"p50_ns"`
+	P99   int64 `json:"p99_ns"`
+	P999  int64 `json:"p999_ns"`
+}
+
+// Latencies returns the distribution of the operations named name, local and
+// remote threads apart.
+func (r *Result) Latencies(name string) (local, remote Latency) {
+	var l, rm []int64
+	for _, o := range r.Ops {
+		if o.Name != name {
+			continue
+		}
+		if o.Local {
+			l = append(l, o.EndNs-o.StartNs)
+		} else {
+			rm = append(rm, o.EndNs-o.StartNs)
+		}
+	}
+	return quantiles(l), quantiles(rm)
+}
+
+func quantiles(d []int64) Latency {
+	if len(d) == 0 {
+		return Latency{}
+	}
+	slices.Sort(d)
+	q := func(p float64) int64 {
+		i := int(p * float64(len(d)-1))
+		return d[i]
+	}
+	return Latency{Count: len(d), P50: q(0.5), P99: q(0.99), P999: q(0.999)}
+}
+
+// Throughput is operations named name completed per second of the data path.
+func (r *Result) Throughput(name string) float64 {
+	n := 0
+	for _, o := range r.Ops {
+		if o.Name == name {
+			n++
+		}
+	}
+	if r.DataPath <= 0 {
+		return 0
+	}
+	return float64(n) / r.DataPath.Seconds()
+}
+
+// WriteCSV writes one line per operation, in start order, after a header:
+// thread,node,local,op,start_ns,end_ns,latency_ns.
+func (r *Result) WriteCSV(w io.Writer) error {
+	ops := slices.Clone(r.Ops)
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].StartNs < ops[j].StartNs })
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"thread", "node", "local", "op", "start_ns", "end_ns", "latency_ns"})
+	for _, o := range ops {
+		cw.Write([]string{r.Names[o.Thread], strconv.Itoa(o.Node), strconv.FormatBool(o.Local), o.Name,
+			strconv.FormatInt(o.StartNs, 10), strconv.FormatInt(o.EndNs, 10), strconv.FormatInt(o.EndNs-o.StartNs, 10)})
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,164 @@
+package hwrun_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/hwrun"
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/workload"
+)
+
+func lockWorkload(t *testing.T, name string) workload.Workload {
+	t.Helper()
+	a, err := algorithms.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return workload.LockCounter{Lock: func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, algorithms.Options{}) }}
+}
+
+// TestSafeLocksNative: the safe locks keep mutual exclusion and every update on
+// real threads and real atomics, with HCA-style NIC atomics; the records and
+// latencies add up.
+func TestSafeLocksNative(t *testing.T) {
+	for _, name := range []string{"spin", "mcs", "alock"} {
+		for _, threads := range [][]int{{2}, {1, 2}} {
+			cfg := hwrun.Config{Nodes: len(threads), Threads: threads, Ops: 300, Linearizability: true, Timeout: 20 * time.Second}
+			if len(threads) == 1 {
+				cfg.Nodes = 1
+			}
+			res, err := hwrun.Run(cfg, lockWorkload(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Finding != nil {
+				t.Fatalf("%s %v: %v", name, threads, res.Finding)
+			}
+			n := 0
+			for _, k := range threads {
+				n += k
+			}
+			if got, want := len(res.Ops), 4*n*cfg.Ops; got != want {
+				t.Errorf("%s %v: %d operation records, want %d", name, threads, got, want)
+			}
+			if res.Lin == nil || res.Lin.Verdict != workload.LinOK {
+				t.Errorf("%s %v: linearizability %v", name, threads, res.Lin)
+			}
+			local, remote := res.Latencies(workload.OpAcquire)
+			if local.Count+remote.Count != n*cfg.Ops || local.P50 <= 0 {
+				t.Errorf("%s %v: acquire latencies %+v %+v", name, threads, local, remote)
+			}
+			if len(res.Warnings) > 0 {
+				t.Errorf("%s: mixed-atomicity warning on a safe lock: %v", name, res.Warnings)
+			}
+			t.Logf("%s %v: %.0f acquires/s, acquire p50 local %v remote %v, setup %v, data path %v",
+				name, threads, res.Throughput(workload.OpAcquire), time.Duration(local.P50), time.Duration(remote.P50), res.Setup, res.DataPath)
+		}
+	}
+}
+
+// TestNaiveLockNative: the naive spinlock mixes a CPU CAS and a NIC CAS on one
+// word. The mixed-atomicity monitor says so on every run, whatever the
+// interleaving; whether the race itself shows in a run depends on the timing.
+func TestNaiveLockNative(t *testing.T) {
+	cfg := hwrun.Config{Nodes: 2, Threads: []int{1, 1}, Ops: 200, Timeout: 5 * time.Second}
+	violations := 0
+	for range 5 {
+		res, err := hwrun.Run(cfg, lockWorkload(t, "spin-naive"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Warnings) == 0 || res.Warnings[0].Property != workload.MixedAtomicity || !strings.Contains(res.Warnings[0].Message, "lock") {
+			t.Fatalf("warnings %v, want mixed atomicity on the lock word", res.Warnings)
+		}
+		if res.Finding != nil {
+			violations++
+			t.Logf("violation: %v", res.Finding)
+		}
+	}
+	t.Logf("%d of 5 runs showed a violation", violations)
+	// With global atomics the lock is safe and no warning is given.
+	cfg.GlobalAtomics = true
+	res, err := hwrun.Run(cfg, lockWorkload(t, "spin-naive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Finding != nil || len(res.Warnings) > 0 {
+		t.Errorf("global atomics: %v, warnings %v", res.Finding, res.Warnings)
+	}
+}
+
+// brokenLock never lets anyone in after the first holder: a deadlock, which a
+// native run reports as hung after its timeout.
+type brokenLock struct{ w rdma.Ptr }
+
+func (l *brokenLock) Acquire(t rdma.Thread) {
+	for t.RCAS(l.w, 0, 1) != 0 {
+		t.Pause()
+	}
+}
+func (l *brokenLock) Release(rdma.Thread) {} // never frees
+
+// TestHungAndMisuse: a lock that never frees is reported as hung after the
+// timeout (every thread unwinds at its next Pause); a CPU operation on another
+// node's memory and a panic are findings naming the thread.
+func TestHungAndMisuse(t *testing.T) {
+	hung := workload.LockCounter{Lock: func(s rdma.Setup) (rdma.Lock, error) { return &brokenLock{w: s.Alloc(s.Home(), 1, "lock")}, nil }}
+	res, err := hwrun.Run(hwrun.Config{Nodes: 2, Threads: []int{1}, Ops: 2, Timeout: 200 * time.Millisecond}, hung)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Hung || res.Finding == nil || res.Finding.Property != hwrun.Hung || !strings.Contains(res.Finding.Message, "acquire") {
+		t.Fatalf("hung %v, finding %v", res.Hung, res.Finding)
+	}
+
+	misuse := workload.Object[rdma.Ptr]{
+		New:    func(s workload.Setup) (rdma.Ptr, error) { return s.Alloc(0, 1, "w"), nil },
+		Thread: func(t *workload.Thread, w rdma.Ptr, ops int) { t.Store(w, 1) },
+	}
+	res, err = hwrun.Run(hwrun.Config{Nodes: 2, Threads: []int{1}, Ops: 1}, misuse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Finding == nil || res.Finding.Property != "misuse" || !strings.Contains(res.Finding.Message, "another node") {
+		t.Errorf("misuse: %v", res.Finding)
+	}
+
+	panics := workload.Object[int]{
+		New:    func(s workload.Setup) (int, error) { return 1, nil },
+		Thread: func(t *workload.Thread, _ int, ops int) { var s []int; _ = s[t.ID()+ops] },
+	}
+	res, err = hwrun.Run(hwrun.Config{Nodes: 1, Threads: []int{1}, Ops: 1}, panics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Finding == nil || res.Finding.Property != "panic" || !strings.Contains(res.Finding.Message, "run_test.go:") {
+		t.Errorf("panic: %v", res.Finding)
+	}
+
+	for _, bad := range []hwrun.Config{{Nodes: 0, Threads: []int{1}, Ops: 1}, {Nodes: 2, Threads: []int{1, 2, 3}, Ops: 1}, {Nodes: 1, Threads: []int{1}}} {
+		if _, err := hwrun.Run(bad, hung); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+// TestCSV: one line per operation, in start order, after the header.
+func TestCSV(t *testing.T) {
+	res, err := hwrun.Run(hwrun.Config{Nodes: 2, Threads: []int{1}, Ops: 3}, lockWorkload(t, "mcs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := res.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if lines[0] != "thread,node,local,op,start_ns,end_ns,latency_ns" || len(lines) != 1+4*2*3 {
+		t.Errorf("csv: %d lines, header %q", len(lines), lines[0])
+	}
+}
