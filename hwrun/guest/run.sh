@@ -324,12 +324,16 @@ phase_end initramfs
 phase_start
 T_BOOT=$PHASE_T
 LOG=$TMP/console.log
+# mawk reads a pipe in blocks unless told otherwise: the ready time needs lines.
+AWKI=()
+awk -W version 2>&1 | grep -q mawk && AWKI=(-W interactive)
 set +e
 timeout --kill-after=10 "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "$MEM" \
 	-nic none -nographic -no-reboot \
 	-kernel "$BOOT" -initrd "$TMP/initrd" \
 	-append "console=ttyS0 quiet panic=-1 rdinit=/init" </dev/null 2>&1 |
-	tr -d '\r' | tee "$LOG" | awk -v f="$TMP/ready" '
+	awk "${AWKI[@]}" -v f="$TMP/ready" -v lf="$LOG" '
+		{ gsub(/\r/, ""); print > lf; fflush(lf) }
 		/^guest: ready/ && !seen { "date +%s.%N" | getline t; close("date +%s.%N"); print t > f; close(f); seen = 1 }
 		{ print; fflush() }'
 qrc=${PIPESTATUS[0]}
