@@ -68,6 +68,9 @@ die() {
 	exit $EXIT_INFRA
 }
 
+# Any command that fails unexpectedly says where, and counts as "no result".
+trap 'printf "\nrun.sh: FAILED: unexpected error at line %s (exit %s)\n" "$LINENO" "$?" >&2; exit $EXIT_INFRA' ERR
+
 now() { date +%s.%N; }
 PHASE_T=
 PHASES=()
@@ -112,6 +115,12 @@ flush() {
 	local bin=${cur[0]} line w
 	[ -f "$bin" ] || { say "no such file: $bin"; exit $EXIT_USAGE; }
 	[ -x "$bin" ] || { say "not executable: $bin"; exit $EXIT_USAGE; }
+	for w in "${TBINS[@]}"; do
+		if [ "$(basename "$w")" = "$(basename "$bin")" ] && [ "$w" != "$(realpath "$bin")" ]; then
+			say "two test binaries named $(basename "$bin")"
+			exit $EXIT_USAGE
+		fi
+	done
 	TBINS+=("$(realpath "$bin")")
 	line="/t/$(basename "$bin")"
 	for w in "${cur[@]:1}"; do
@@ -144,6 +153,7 @@ if [ -n "$need_install" ]; then
 	say "installing:$need_install"
 	timeout 300 $SUDO apt-get update -q >&2 ||
 		skip "apt-get update failed or timed out; cannot install:$need_install"
+	UPDATED=1
 	DEBIAN_FRONTEND=noninteractive timeout 600 $SUDO apt-get install -y -q \
 		--no-install-recommends "${PACKAGES[@]}" >&2 ||
 		skip "apt-get install failed or timed out:$need_install"
@@ -159,6 +169,10 @@ phase_start
 mkdir -p "$CACHE" || die "cannot create cache dir $CACHE"
 served() { apt-cache show "$1" >/dev/null 2>&1 && [ -n "$(apt-cache madison "$1" 2>/dev/null)" ]; }
 PKG=$PIN
+if ! served "$PKG" && [ -z "${UPDATED:-}" ] && [ "$(id -u)" = 0 ]; then
+	say "$PKG unknown to apt: running apt-get update"
+	timeout 300 apt-get update -q >&2 || say "apt-get update failed or timed out"
+fi
 if ! served "$PKG"; then
 	fb=$(apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
 	[ -n "$fb" ] || skip "pinned kernel $PIN is not served and meta-package $META names none (run apt-get update?)"
@@ -167,6 +181,9 @@ if ! served "$PKG"; then
 	PKG=$fb
 fi
 KDIR=$CACHE/$PKG
+# One run at a time fills the cache.
+exec 9>"$CACHE/.lock"
+flock -w 900 9 || die "another run holds $CACHE/.lock"
 if [ ! -f "$KDIR/.complete" ]; then
 	WORK=$(mktemp -d "$CACHE/.dl.XXXXXX")
 	trap 'rm -rf "$WORK"' EXIT
@@ -214,10 +231,11 @@ if [ ! -f "$KDIR/.complete" ]; then
 	echo "$PKG" >"$WORK/k/package"
 	touch "$WORK/k/.complete"
 	rm -rf "$KDIR"
-	mv "$WORK/k" "$KDIR" || die "cannot move kernel into $KDIR"
+	mv -T "$WORK/k" "$KDIR" || die "cannot move kernel into $KDIR"
 	rm -rf "$WORK"
 	trap - EXIT
 fi
+exec 9>&-
 BOOT=$KDIR/vmlinuz
 [ -f "$KDIR/vmlinux" ] && BOOT=$KDIR/vmlinux
 say "kernel $PKG ($(basename "$BOOT"))"
@@ -243,7 +261,8 @@ copy_libs() {
 	local dest=$1 f l
 	shift
 	for f in "$@"; do
-		ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^\t\//{print $1}'
+		# a static binary has no libraries: ldd fails there, which is fine
+		{ ldd "$f" 2>/dev/null || true; } | awk '/=> \//{print $3} /^\t\//{print $1}'
 	done | sort -u | while read -r l; do
 		case $l in
 		/lib/*) t=/usr$l ;;
