@@ -9,7 +9,7 @@
 # command's code) when the guest ran them; 2 usage; 3 skipped (a needed package
 # could not be installed or downloaded: CI should report "skipped" and go on);
 # 4 the guest did not report a result (boot failure, hang, timeout).
-set -euo pipefail
+set -Eeuo pipefail
 
 # Pinned kernel packages (the newest served when this was written). When the
 # pinned one is no longer served, the script falls back, loudly, to the package
@@ -69,7 +69,14 @@ die() {
 }
 
 # Any command that fails unexpectedly says where, and counts as "no result".
-trap 'printf "\nrun.sh: FAILED: unexpected error at line %s (exit %s)\n" "$LINENO" "$?" >&2; exit $EXIT_INFRA' ERR
+on_err() {
+	local rc=$1 line=$2
+	# a subshell that already said why passes its code up unchanged
+	case $rc in $EXIT_SKIP | $EXIT_INFRA) exit $rc ;; esac
+	printf '\nrun.sh: FAILED: unexpected error at line %s (exit %s)\n' "$line" "$rc" >&2
+	exit $EXIT_INFRA
+}
+trap 'on_err $? $LINENO' ERR
 
 now() { date +%s.%N; }
 PHASE_T=
