@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/rdmasim/rdmasim/hwrun/verbs"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -42,7 +43,8 @@ var (
 	trials    = flag.Int("trials", 6, "trials per atomicity experiment")
 	ops       = flag.Int("ops", 2000, "RDMA operations per trial")
 	hammers   = flag.Int("hammers", 1, "CPU threads incrementing the word in the atomicity experiments")
-	maxTrials = flag.Int("max-trials", 20, "keep going up to this many trials while a loss that the device and kernel allow has not been seen yet")
+	depth     = flag.Int("depth", 1, "RDMA requests kept outstanding in the atomicity experiments (1 to 64)")
+	maxTrials = flag.Int("max-trials", 60, "keep going up to this many trials while a loss that the device and kernel allow has not been seen yet")
 	perftest  = flag.Bool("perftest", true, "also run perftest's ib_*_lat between the devices (if installed)")
 	strict    = flag.Bool("strict", false, "also fail when lost updates are not observed on an HCA device, or the failed-CAS write-back does not match the kernel version")
 )
@@ -75,6 +77,9 @@ func kernelRelease() string {
 
 func main() {
 	flag.Parse()
+	if *depth < 1 || *depth > 64 {
+		fatal("-depth must be between 1 and 64")
+	}
 	if !verbs.Supported() {
 		fatal("%v", verbs.ErrNotCompiled)
 	}
@@ -216,11 +221,11 @@ func functional(init, target *verbs.Device) {
 }
 
 func connect(a, b *verbs.Device) (*verbs.QP, *verbs.QP) {
-	qa, err := a.NewQP(16)
+	qa, err := a.NewQP(64)
 	if err != nil {
 		fatal("%v", err)
 	}
-	qb, err := b.NewQP(16)
+	qb, err := b.NewQP(64)
 	if err != nil {
 		fatal("%v", err)
 	}
@@ -254,10 +259,9 @@ func (l losses) String() string {
 
 // hammer increments *w with sync/atomic until stop is set, and returns how many
 // times it did. started is closed after the first increment.
-func hammer(w *uint64, stop *atomic.Bool, started chan<- struct{}, n *uint64, wg *sync.WaitGroup) {
+func hammer(w *uint64, stop *atomic.Bool, started chan<- struct{}, n *uint64, wg *sync.WaitGroup, cpu int) {
 	defer wg.Done()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer pin(cpu)()
 	var c uint64
 	atomic.AddUint64(w, 1)
 	c++
@@ -276,6 +280,7 @@ func hammer(w *uint64, stop *atomic.Bool, started chan<- struct{}, n *uint64, wg
 // when expectLoss says the device and kernel allow a loss that has not shown
 // yet, goes on up to -max-trials (a loss is a race: any one trial may miss it).
 func experiment(d0, d1 *verbs.Device, name string, op verbs.Op, expectLoss bool) losses {
+	defer pin(0)()
 	qa, qb := connect(d0, d1)
 	defer qa.Close()
 	defer qb.Close()
@@ -299,32 +304,54 @@ func experiment(d0, d1 *verbs.Device, name string, op verbs.Op, expectLoss bool)
 		for h := range counts {
 			started := make(chan struct{})
 			wg.Add(1)
-			go hammer(w, &stop, started, &counts[h], &wg)
+			go hammer(w, &stop, started, &counts[h], &wg, 1+h)
 			<-started
 		}
 		nicOK := true
-		for i := 0; i < *ops; i++ {
-			var err error
-			var old uint64
+		// Keep up to -depth requests outstanding: more NIC atomics per second,
+		// more chances to land between a CPU increment's read and write.
+		fail := func(i int, err error) {
+			stop.Store(true)
+			wg.Wait()
+			fatal("%s: trial %d op %d: %v", name, trial, i, err)
+		}
+		posted, done := 0, 0
+		for done < *ops {
+			for posted < *ops && posted-done < *depth {
+				slot := uint64(8 * (posted % *depth))
+				var err error
+				switch op {
+				case verbs.OpFAA:
+					err = qa.Post(op, uint64(posted), local, slot, 8, r, 64, 1<<32, 0)
+				case verbs.OpCAS:
+					err = qa.Post(op, uint64(posted), local, slot, 8, r, 64, never, never|12345)
+				case verbs.OpRead:
+					err = qa.Post(op, uint64(posted), local, slot, 8, r, 64, 0, 0)
+				}
+				if err != nil {
+					fail(posted, err)
+				}
+				posted++
+			}
+			c, err := qa.Wait(10 * time.Second)
+			if err != nil {
+				fail(done, err)
+			}
+			if c.WRID != uint64(done) {
+				fail(done, fmt.Errorf("completion %d out of order", c.WRID))
+			}
+			old := atomic.LoadUint64(local.Word(uint64(8 * (done % *depth))))
 			switch op {
 			case verbs.OpFAA:
-				old, err = qa.FAA(local, 0, r, 64, 1<<32)
-				if old>>32 != uint64(i) {
+				if old>>32 != uint64(done) {
 					nicOK = false
 				}
 			case verbs.OpCAS:
-				old, err = qa.CAS(local, 0, r, 64, never, never|12345)
 				if old&never != 0 {
 					nicOK = false
 				}
-			case verbs.OpRead:
-				err = qa.Read(local, 0, 8, r, 64)
 			}
-			if err != nil {
-				stop.Store(true)
-				wg.Wait()
-				fatal("%s: trial %d op %d: %v", name, trial, i, err)
-			}
+			done++
 		}
 		stop.Store(true)
 		wg.Wait()
@@ -474,4 +501,30 @@ func indent(b []byte) string {
 		sb.WriteString("    | " + l + "\n")
 	}
 	return sb.String()
+}
+
+// pin locks the calling goroutine to its OS thread and that thread to CPU cpu
+// (modulo the CPUs there are), so that the RDMA side and the CPU threads of an
+// experiment run in parallel rather than taking turns on one CPU. It returns
+// the undo. Affinity is best effort: an error leaves the thread unpinned.
+func pin(cpu int) func() {
+	runtime.LockOSThread()
+	var all, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil || all.Count() < 2 {
+		return runtime.UnlockOSThread
+	}
+	var ids []int
+	for i := 0; i < 1024 && len(ids) < all.Count(); i++ {
+		if all.IsSet(i) {
+			ids = append(ids, i)
+		}
+	}
+	one.Set(ids[cpu%len(ids)])
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		return runtime.UnlockOSThread
+	}
+	return func() {
+		unix.SchedSetaffinity(0, &all)
+		runtime.UnlockOSThread()
+	}
 }
