@@ -36,6 +36,8 @@ EXIT_INFRA=4
 KERNEL=
 QEMU_TIMEOUT=600
 TEST_TIMEOUT=300
+BOOT_TIMEOUT=120
+BOOT_TRIES=3
 MEM=768
 KEEP_LOG=
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/rdmasim-guest
@@ -49,6 +51,8 @@ options:
   --kernel 6.1|6.12     which Debian kernel to boot (required)
   --timeout SECS        bound on the whole qemu run (default $QEMU_TIMEOUT)
   --test-timeout SECS   bound on each command in the guest (default $TEST_TIMEOUT)
+  --boot-timeout SECS   kill and retry a boot not ready by then (default $BOOT_TIMEOUT)
+  --boot-tries N        boot attempts (default $BOOT_TRIES)
   --mem MB              guest memory (default $MEM)
   --cache DIR           where kernels are kept (default $CACHE)
   --log FILE            keep the guest console log in FILE
@@ -94,6 +98,8 @@ while [ $# -gt 0 ]; do
 	--kernel) KERNEL=${2:-}; shift 2 || usage ;;
 	--timeout) QEMU_TIMEOUT=${2:-}; shift 2 || usage ;;
 	--test-timeout) TEST_TIMEOUT=${2:-}; shift 2 || usage ;;
+	--boot-timeout) BOOT_TIMEOUT=${2:-}; shift 2 || usage ;;
+	--boot-tries) BOOT_TRIES=${2:-}; shift 2 || usage ;;
 	--mem) MEM=${2:-}; shift 2 || usage ;;
 	--cache) CACHE=${2:-}; shift 2 || usage ;;
 	--log) KEEP_LOG=${2:-}; shift 2 || usage ;;
@@ -109,7 +115,7 @@ case $KERNEL in
 *) say "--kernel must be 6.1 or 6.12"; usage ;;
 esac
 [ $# -gt 0 ] || { say "no test binary given"; usage; }
-for n in "$QEMU_TIMEOUT" "$TEST_TIMEOUT" "$MEM"; do
+for n in "$QEMU_TIMEOUT" "$TEST_TIMEOUT" "$MEM" "$BOOT_TIMEOUT" "$BOOT_TRIES"; do
 	[[ $n =~ ^[0-9]+$ ]] || { say "not a number: $n"; usage; }
 done
 
@@ -347,23 +353,57 @@ say "initramfs $(($(stat -c %s "$TMP/initrd") / 1024 / 1024)) MiB, commands: ${#
 phase_end initramfs
 
 # ---- phases: boot, test --------------------------------------------------
-phase_start
-T_BOOT=$PHASE_T
 LOG=$TMP/console.log
 # mawk reads a pipe in blocks unless told otherwise: the ready time needs lines.
 AWKI=()
 awk -W version 2>&1 | grep -q mawk && AWKI=(-W interactive)
-set +e
-timeout --kill-after=10 "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "$MEM" \
-	-nic none -nographic -no-reboot \
-	-kernel "$BOOT" -initrd "$TMP/initrd" \
-	-append "console=ttyS0 quiet panic=-1 rdinit=/init" </dev/null 2>&1 |
-	awk "${AWKI[@]}" -v f="$TMP/ready" -v lf="$LOG" '
+# boot_once runs qemu once, streaming the console. It kills qemu when the guest
+# is not ready within BOOT_TIMEOUT seconds (a TCG boot can stall for good, seen
+# once in a few dozen boots) and then returns 1 so that the caller can retry.
+boot_once() {
+	rm -f "$TMP/ready" "$TMP/qemu.pid" "$TMP/qrc" "$LOG"
+	(
+		trap - ERR
+		set +e
+		timeout --kill-after=10 "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "$MEM" \
+			-nic none -nographic -no-reboot -pidfile "$TMP/qemu.pid" \
+			-kernel "$BOOT" -initrd "$TMP/initrd" \
+			-append "console=ttyS0 quiet panic=-1 rdinit=/init cryptomgr.notests" </dev/null 2>&1
+		echo $? >"$TMP/qrc"
+	) | awk "${AWKI[@]}" -v f="$TMP/ready" -v lf="$LOG" '
 		{ gsub(/\r/, ""); print > lf; fflush(lf) }
 		/^guest: ready/ && !seen { "date +%s.%N" | getline t; close("date +%s.%N"); print t > f; close(f); seen = 1 }
-		{ print; fflush() }'
-qrc=${PIPESTATUS[0]}
-set -e
+		{ print; fflush() }' &
+	local pipe=$! start=$SECONDS stalled=
+	while kill -0 "$pipe" 2>/dev/null; do
+		if [ ! -s "$TMP/ready" ] && [ $((SECONDS - start)) -ge "$BOOT_TIMEOUT" ] && [ -s "$TMP/qemu.pid" ]; then
+			stalled=1
+			kill "$(cat "$TMP/qemu.pid")" 2>/dev/null || true
+			break
+		fi
+		sleep 0.5
+	done
+	wait "$pipe" || true
+	qrc=$(cat "$TMP/qrc" 2>/dev/null || echo "?")
+	if [ -n "$stalled" ]; then
+		say "the guest was not ready within ${BOOT_TIMEOUT}s: qemu killed"
+		return 1
+	fi
+	return 0
+}
+phase_start
+T_BOOT=$PHASE_T
+attempt=1
+until boot_once; do
+	if [ "$attempt" -ge "$BOOT_TRIES" ]; then
+		[ -z "$KEEP_LOG" ] || cp "$LOG" "$KEEP_LOG"
+		die "the guest did not boot in $BOOT_TRIES attempts of ${BOOT_TIMEOUT}s (kernel $PKG)"
+	fi
+	attempt=$((attempt + 1))
+	printf '\nrun.sh: WARNING: boot stalled; retrying (attempt %d of %d)\n\n' "$attempt" "$BOOT_TRIES" >&2
+	phase_start
+	T_BOOT=$PHASE_T
+done
 [ -z "$KEEP_LOG" ] || cp "$LOG" "$KEEP_LOG"
 if [ -s "$TMP/ready" ]; then
 	PHASE_T=$T_BOOT

@@ -17,6 +17,12 @@
 // between the devices. Under an emulator every figure is emulator speed:
 // functional evidence only, never performance data.
 //
+// Losses are races: any one trial may miss them, so an experiment whose loss
+// the device and kernel allow goes on past -trials, up to -max-trials, until
+// one shows. It exits non-zero on a wrong value or a loss in a control; with
+// -strict also when an allowed loss never shows or the failed-CAS write-back
+// does not match the kernel version.
+//
 // Build with: go build -tags rdma ./hwrun/verbs/cmd/verbscheck
 package main
 
