@@ -263,7 +263,7 @@ mkdir -p "$R"/{usr/bin,usr/lib/x86_64-linux-gnu,usr/lib64,proc,sys,dev,tmp,t,etc
 ln -s usr/bin "$R/bin"
 ln -s usr/bin "$R/sbin"
 ln -s bin "$R/usr/sbin"
-ln -s usr/lib/x86_64-linux-gnu "$R/lib/x86_64-linux-gnu"
+ln -s ../usr/lib/x86_64-linux-gnu "$R/lib/x86_64-linux-gnu"
 ln -s usr/lib64 "$R/lib64"
 cp /bin/busybox "$R/usr/bin/busybox"
 for a in $(/bin/busybox --list); do
@@ -278,10 +278,10 @@ copy_libs() {
 		{ ldd "$f" 2>/dev/null || true; } | awk '/=> \//{print $3} /^\t\//{print $1}'
 	done | sort -u | while read -r l; do
 		case $l in
-		/lib/*) t=/usr$l ;;
+		/lib/* | /lib64/*) t=/usr$l ;;
 		*) t=$l ;;
 		esac
-		# the guest's /lib is /usr/lib's multiarch dir only: keep paths valid
+		# store under /usr: the guest reaches it through /lib/x86_64-linux-gnu and /lib64 links
 		mkdir -p "$dest$(dirname "$t")"
 		[ -e "$dest$t" ] || cp -L "$l" "$dest$t"
 	done
