@@ -114,11 +114,3 @@ type Completion struct {
 
 // OK reports whether the work request succeeded.
 func (c Completion) OK() bool { return c.Status == 0 }
-
-// checkRemote checks that n bytes at off lie inside r.
-func checkRemote(r Remote, off uint64, n uint64) error {
-	if off+n < off || off+n > r.Size {
-		return fmt.Errorf("verbs: remote range [%#x,+%d) outside region of %d bytes", off, n, r.Size)
-	}
-	return nil
-}

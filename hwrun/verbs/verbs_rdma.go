@@ -516,3 +516,11 @@ func (q *QP) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// checkRemote checks that n bytes at off lie inside r.
+func checkRemote(r Remote, off uint64, n uint64) error {
+	if off+n < off || off+n > r.Size {
+		return fmt.Errorf("verbs: remote range [%#x,+%d) outside region of %d bytes", off, n, r.Size)
+	}
+	return nil
+}
