@@ -17,6 +17,7 @@ import (
 // allocated with labels, and the run's shape, so that it serves as the
 // workload's Setup.
 type Memory struct {
+	mapped  bool // the regions are this Memory's own mappings (Close unmaps them)
 	regions [][]byte
 	words   [][]uint64 // the regions as words
 	next    []uint64   // by node: the next free byte offset
@@ -41,7 +42,7 @@ func NewMemory(nodes, words int) (*Memory, error) {
 	if words < rdma.ReservedBytes/rdma.WordBytes+1 {
 		return nil, fmt.Errorf("memory: %d words per node: too few", words)
 	}
-	m := &Memory{nodes: nodes, next: make([]uint64, nodes)}
+	m := &Memory{nodes: nodes, next: make([]uint64, nodes), mapped: true}
 	for n := range nodes {
 		b, err := unix.Mmap(-1, 0, words*rdma.WordBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 		if err != nil {
@@ -55,8 +56,27 @@ func NewMemory(nodes, words int) (*Memory, error) {
 	return m, nil
 }
 
-// Close unmaps the memory. The Memory must not be used afterwards.
+// memoryOver lays a Memory over regions mapped by someone else (a verbs
+// backend's registered arenas), one per node.
+func memoryOver(regions [][]byte) (*Memory, error) {
+	m := &Memory{nodes: len(regions), next: make([]uint64, len(regions))}
+	for n, b := range regions {
+		if len(b) < rdma.ReservedBytes+rdma.WordBytes || len(b)%rdma.WordBytes != 0 {
+			return nil, fmt.Errorf("memory: node %d's region of %d bytes is too small or not whole words", n, len(b))
+		}
+		m.regions = append(m.regions, b)
+		m.words = append(m.words, unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/rdma.WordBytes))
+		m.next[n] = rdma.ReservedBytes
+	}
+	return m, nil
+}
+
+// Close unmaps the memory it mapped. The Memory must not be used afterwards.
 func (m *Memory) Close() error {
+	if !m.mapped {
+		m.regions, m.words = nil, nil
+		return nil
+	}
 	var errs []error
 	for _, b := range m.regions {
 		if err := unix.Munmap(b); err != nil {

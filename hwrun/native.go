@@ -99,12 +99,26 @@ func (n *nic) do(r *request) uint64 {
 // stopThread unwinds a thread's goroutine when the run is stopped.
 type stopThread struct{}
 
-// thread is one thread of a native run: real CPU atomics on the node's memory,
-// verbs through the target's NIC goroutine.
+// verbPath carries a thread's blocking verbs to their target: the native
+// backend's NIC goroutines, or real QPs.
+type verbPath interface {
+	do(r *request, target int) uint64
+}
+
+// nativeVerbs sends a verb to the target node's NIC goroutine and waits.
+type nativeVerbs []*nic
+
+func (n nativeVerbs) do(r *request, target int) uint64 {
+	n[target].in <- r
+	return <-r.reply
+}
+
+// thread is one thread of a run: real CPU atomics on the node's memory, verbs
+// through its verb path.
 type thread struct {
 	id, node int
 	mem      *Memory
-	nics     []*nic
+	verbs    verbPath
 	req      request
 	stop     *atomic.Bool
 	fail     func(property, msg string)
@@ -157,14 +171,13 @@ func (t *thread) Fence() {}
 
 func (t *thread) verb(kind rdma.Op, p rdma.Ptr, a, b uint64, buf []uint64) uint64 {
 	n := p.Node()
-	if n < 0 || n >= len(t.nics) {
+	if n < 0 || n >= t.mem.nodes {
 		t.fail("misuse", fmt.Sprintf("t%d: %v on %s: no such node", t.id, kind, p))
 		panic(stopThread{})
 	}
 	r := &t.req
 	r.kind, r.addr, r.a, r.b, r.buf, r.err = kind, p, a, b, buf, nil
-	t.nics[n].in <- r
-	v := <-r.reply
+	v := t.verbs.do(r, n)
 	if r.err != nil {
 		t.fail("misuse", fmt.Sprintf("t%d: %v", t.id, r.err))
 		panic(stopThread{})

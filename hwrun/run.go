@@ -17,9 +17,21 @@ import (
 	"github.com/rdmasim/rdmasim/workload"
 )
 
-// Config is one run on the native backend.
+// The backends.
+const (
+	Native = "native"
+	Verbs  = "verbs"
+)
+
+// Config is one run on real threads and memory.
 type Config struct {
-	Nodes int `json:"nodes"`
+	// Backend is Native (the default: NIC goroutines) or Verbs (libibverbs
+	// devices: build with -tags rdma).
+	Backend string `json:"backend,omitempty"`
+	// Devices are the verbs devices to use (none: all); node n uses device n
+	// mod len(Devices).
+	Devices []string `json:"devices,omitempty"`
+	Nodes   int      `json:"nodes"`
 	// Threads per node: one count for every node, or one count per node.
 	Threads []int `json:"threads"`
 	Home    int   `json:"home"`
@@ -56,6 +68,10 @@ func (c Config) threadCounts() []int {
 // Validate reports the first problem with c.
 func (c Config) Validate() error {
 	switch {
+	case c.Backend != "" && c.Backend != Native && c.Backend != Verbs:
+		return fmt.Errorf("backend %q: want native or verbs", c.Backend)
+	case c.Backend == Verbs && (c.GlobalAtomics || c.AtomicGap != 0):
+		return errors.New("global atomics and the atomic gap are the native backend's: a verbs device has its own atomic_cap")
 	case c.Nodes < 1 || c.Nodes > 64:
 		return fmt.Errorf("nodes = %d: want 1 … 64", c.Nodes)
 	case len(c.Threads) != 1 && len(c.Threads) != c.Nodes:
@@ -112,6 +128,10 @@ type Result struct {
 	// DataPath the time from the threads' start to the last one's end.
 	Setup, DataPath time.Duration
 	Hung            bool // threads were stopped at the timeout
+	// AtomicScope is the atomicity of the NIC atomics: "hca" or "glob" (the
+	// native backend's setting, or the weakest atomic_cap of the devices; the
+	// simulator's matching knob is --scope).
+	AtomicScope string
 }
 
 // Hung is the property of a run whose threads did not finish in time: a
@@ -138,9 +158,31 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 		timeout = 30 * time.Second
 	}
 	setupStart := time.Now()
-	mem, err := NewMemory(cfg.Nodes, words)
-	if err != nil {
-		return nil, err
+	var mem *Memory
+	var cl *cluster
+	scope := "hca"
+	if cfg.Backend == Verbs {
+		var err error
+		if cl, err = openCluster(cfg.Devices, cfg.Nodes, words); err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		regions := make([][]byte, len(cl.arenas))
+		for n, a := range cl.arenas {
+			regions[n] = a.Bytes()
+		}
+		if mem, err = memoryOver(regions); err != nil {
+			return nil, err
+		}
+		scope = cl.atomicScope()
+	} else {
+		var err error
+		if mem, err = NewMemory(cfg.Nodes, words); err != nil {
+			return nil, err
+		}
+		if cfg.GlobalAtomics {
+			scope = "glob"
+		}
 	}
 	defer mem.Close()
 	mem.home, mem.ops = cfg.Home, cfg.Ops
@@ -163,18 +205,38 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	}
 	lin := cfg.Linearizability && prog.Spec != nil
 	run := workload.NewRun(prog, len(mem.threads), workload.Options{Names: names, Label: mem.Label,
-		History: lin, GlobalAtomics: cfg.GlobalAtomics, Concurrent: true})
+		History: lin, GlobalAtomics: scope == "glob", Concurrent: true})
 
-	nics := make([]*nic, cfg.Nodes)
-	for n := range nics {
-		nics[n] = &nic{mem: mem, global: cfg.GlobalAtomics, gap: cfg.AtomicGap, in: make(chan *request)}
-		go nics[n].serve()
-	}
-	defer func() {
-		for _, n := range nics {
-			close(n.in)
+	// The verb paths: NIC goroutines, or every thread's QPs (with its
+	// scratch buffer in its node's registered memory), all set up now.
+	paths := make([]verbPath, len(mem.threads))
+	if cl != nil {
+		for id, in := range mem.threads {
+			scratch := mem.Alloc(in.Node, scratchWords, fmt.Sprintf("scratch.%s", names[id]))
+			if mem.err != nil {
+				return nil, mem.err
+			}
+			v, err := cl.connect(in.Node, scratch)
+			if err != nil {
+				return nil, fmt.Errorf("connecting %s's QPs: %v", names[id], err)
+			}
+			paths[id] = v
 		}
-	}()
+	} else {
+		nics := make(nativeVerbs, cfg.Nodes)
+		for n := range nics {
+			nics[n] = &nic{mem: mem, global: cfg.GlobalAtomics, gap: cfg.AtomicGap, in: make(chan *request)}
+			go nics[n].serve()
+		}
+		defer func() {
+			for _, n := range nics {
+				close(n.in)
+			}
+		}()
+		for id := range paths {
+			paths[id] = nics
+		}
+	}
 
 	var stop atomic.Bool
 	var failMu sync.Mutex
@@ -188,10 +250,10 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	}
 	threads := make([]*thread, len(mem.threads))
 	for id, in := range mem.threads {
-		threads[id] = &thread{id: id, node: in.Node, mem: mem, nics: nics, stop: &stop, fail: fail, local: in.Local,
+		threads[id] = &thread{id: id, node: in.Node, mem: mem, verbs: paths[id], stop: &stop, fail: fail, local: in.Local,
 			req: request{reply: make(chan uint64, 1)}, records: make([]OpRecord, 0, 4*cfg.Ops)}
 	}
-	res := &Result{Names: names, Setup: time.Since(setupStart)}
+	res := &Result{Names: names, Setup: time.Since(setupStart), AtomicScope: scope}
 
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
