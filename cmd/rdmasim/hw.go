@@ -19,13 +19,17 @@ import (
 
 const hwUsage = `Usage: rdmasim hw run [flags]
 
-Runs lock algorithms on real threads and real memory (the native backend: one
-mmap'ed region per node, CPU operations as real atomic instructions, one NIC
-goroutine per node that performs an RDMA atomic as a load and then a store),
-with the same workload and monitors as rdmasim check, and reports violations,
-mixed-atomicity warnings, throughput and acquire latency (local and remote
-threads apart). The verbs backend (libibverbs, build tag rdma) is not wired
-to this command yet.
+Runs lock algorithms on real threads and real memory, with the same workload and
+monitors as rdmasim check, and reports violations, mixed-atomicity warnings,
+throughput and acquire latency (local and remote threads apart).
+
+  --backend native   one mmap'ed region per node, CPU operations as real
+                     atomic instructions, one NIC goroutine per node that
+                     performs an RDMA atomic as a load and then a store
+  --backend verbs    real RDMA devices through libibverbs (a binary built with
+                     go build -tags rdma): one registered region per node, one
+                     RC QP per thread per node, set up before the run; the
+                     device's atomic_cap is reported (NONE is refused)
 
 Exit status: 0 every verdict as expected (safe locks ok; a naive lock may or
 may not show its race in a run), 1 a safe lock showed a violation, 2 a usage
@@ -36,23 +40,24 @@ Flags:
 
 // hwResult is one row of rdmasim hw run.
 type hwResult struct {
-	Algorithm  string        `json:"algorithm"`
-	Config     hwrun.Config  `json:"config"`
-	Backend    string        `json:"backend"`
-	Trials     int           `json:"trials"`
-	Verdict    string        `json:"verdict"` // ok or violation
-	Property   string        `json:"property,omitempty"`
-	Message    string        `json:"message,omitempty"`
-	Violations int           `json:"violations"` // trials with a violation
-	Warnings   []string      `json:"warnings,omitempty"`
-	AcquiresPS float64       `json:"acquires_per_s"` // over all trials
-	Local      hwrun.Latency `json:"acquire_local"`  // of the last trial
-	Remote     hwrun.Latency `json:"acquire_remote"`
-	SetupNs    int64         `json:"setup_ns"`
-	DataPathNs int64         `json:"data_path_ns"`
-	ExpectSafe bool          `json:"expect_safe"`
-	AsExpected bool          `json:"as_expected"`
-	lastResult *hwrun.Result // for --csv
+	Algorithm   string        `json:"algorithm"`
+	Config      hwrun.Config  `json:"config"`
+	Backend     string        `json:"backend"`
+	Trials      int           `json:"trials"`
+	Verdict     string        `json:"verdict"` // ok or violation
+	Property    string        `json:"property,omitempty"`
+	Message     string        `json:"message,omitempty"`
+	Violations  int           `json:"violations"` // trials with a violation
+	Warnings    []string      `json:"warnings,omitempty"`
+	AcquiresPS  float64       `json:"acquires_per_s"` // over all trials
+	Local       hwrun.Latency `json:"acquire_local"`  // of the last trial
+	Remote      hwrun.Latency `json:"acquire_remote"`
+	SetupNs     int64         `json:"setup_ns"`
+	DataPathNs  int64         `json:"data_path_ns"`
+	ExpectSafe  bool          `json:"expect_safe"`
+	AtomicScope string        `json:"atomic_scope"` // hca or glob: the simulator's --scope to compare with
+	AsExpected  bool          `json:"as_expected"`
+	lastResult  *hwrun.Result // for --csv
 }
 
 func cmdHW(args []string, stdout, stderr io.Writer) error {
@@ -70,7 +75,8 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(io.Discard)
 	var (
 		algs      = fs.String("alg", "spin,mcs,alock", "algorithms to run, comma-separated, or all")
-		backend   = fs.String("backend", "native", "backend: native")
+		backend   = fs.String("backend", "native", "backend: native (NIC goroutines), or verbs (libibverbs devices; a binary built with -tags rdma)")
+		devices   = fs.String("devices", "", "verbs: the devices to use, comma-separated (default: all); node n uses device n mod count")
 		nodes     = fs.Int("nodes", 2, "number of nodes")
 		threads   = fs.String("threads", "", "threads per node: one count for every node, or a count per node (default: 1 on the home node, 2 elsewhere)")
 		home      = fs.Int("home", 0, "the node that holds the lock")
@@ -99,8 +105,8 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case fs.NArg() > 0:
 		return usagef("hw run: unexpected argument %q (flags only)", fs.Arg(0))
-	case *backend != "native":
-		return usagef("hw run: --backend %q: want native (the verbs backend is not wired to this command yet)", *backend)
+	case *backend != hwrun.Native && *backend != hwrun.Verbs:
+		return usagef("hw run: --backend %q: want native or verbs", *backend)
 	case *format != "text" && *format != "json":
 		return usagef("hw run: --format %q: want text or json", *format)
 	case *trials < 1:
@@ -119,7 +125,11 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 			return usagef("hw run: --threads %q: %v", *threads, err)
 		}
 	}
-	cfg := hwrun.Config{Nodes: *nodes, Threads: counts, Home: *home, Ops: *acquires, GlobalAtomics: *global, AtomicGap: *gap,
+	var devs []string
+	if *devices != "" {
+		devs = strings.Split(*devices, ",")
+	}
+	cfg := hwrun.Config{Backend: *backend, Devices: devs, Nodes: *nodes, Threads: counts, Home: *home, Ops: *acquires, GlobalAtomics: *global, AtomicGap: *gap,
 		Timeout: *timeout, Linearizability: *linz}
 	if err := cfg.Validate(); err != nil {
 		return usagef("hw run: %v", err)
@@ -133,6 +143,9 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	for _, a := range selected {
 		r, err := hwOne(a, opts, cfg, *trials)
 		if err != nil {
+			if len(results) > 0 {
+				printHW(stdout, results) // what was measured is not thrown away
+			}
 			return usagef("hw run %s: %v", a.Name, err)
 		}
 		if *csvPath != "" && r.lastResult != nil {
@@ -161,7 +174,11 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 }
 
 func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int) (hwResult, error) {
-	r := hwResult{Algorithm: a.Name, Config: cfg, Backend: "native", Trials: trials, Verdict: "ok", ExpectSafe: a.ExpectSafe}
+	backend := cfg.Backend
+	if backend == "" {
+		backend = hwrun.Native
+	}
+	r := hwResult{Algorithm: a.Name, Config: cfg, Backend: backend, Trials: trials, Verdict: "ok", ExpectSafe: a.ExpectSafe}
 	w := factory(a, opts)
 	acquires, seconds := 0, 0.0
 	seen := map[string]bool{}
@@ -170,7 +187,7 @@ func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int
 		if err != nil {
 			return r, err
 		}
-		r.lastResult = res
+		r.lastResult, r.AtomicScope = res, res.AtomicScope
 		for _, wn := range res.Warnings {
 			if !seen[wn.Key] {
 				seen[wn.Key] = true
@@ -217,12 +234,23 @@ func printHW(w io.Writer, results []hwResult) {
 			fmt.Fprintf(w, "\n%s: warning: mixed atomicity: %s\n", r.Algorithm, m)
 		}
 	}
-	fmt.Fprintf(w, "\nnative backend: real threads and real memory on this machine; latencies are of this machine's goroutines, not of a NIC.\n")
+	if len(results) == 0 {
+		return
+	}
+	switch r := results[0]; r.Backend {
+	case hwrun.Verbs:
+		fmt.Fprintf(w, "\nverbs backend: atomic scope %s (compare with rdmasim check --scope %s); timings under an emulator (Soft-RoCE in a guest) are no performance data.\n", r.AtomicScope, r.AtomicScope)
+	default:
+		fmt.Fprintf(w, "\nnative backend: real threads and real memory on this machine; latencies are of this machine's goroutines, not of a NIC.\n")
+	}
 }
 
 func hwConfigString(c hwrun.Config) string {
 	s := fmt.Sprintf("%dn threads=%v home=%d acq=%d", c.Nodes, c.Threads, c.Home, c.Ops)
-	if c.GlobalAtomics {
+	switch {
+	case c.Backend == hwrun.Verbs:
+		return s + " verbs"
+	case c.GlobalAtomics:
 		return s + " glob"
 	}
 	return s + " hca"

@@ -39,7 +39,7 @@ func TestHWRun(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(data), "thread,node,local,op,start_ns,end_ns,latency_ns\n") {
 		t.Errorf("csv: %v %q", err, data)
 	}
-	for _, bad := range [][]string{{"hw"}, {"hw", "walk"}, {"hw", "run", "--backend", "verbs"}, {"hw", "run", "--trials", "0"},
+	for _, bad := range [][]string{{"hw"}, {"hw", "walk"}, {"hw", "run", "--backend", "ib"}, {"hw", "run", "--backend", "verbs", "--global-atomics"}, {"hw", "run", "--trials", "0"},
 		{"hw", "run", "--alg", "nope"}, {"hw", "run", "--nodes", "0"}, {"hw", "run", "--bogus"}} {
 		errb.Reset()
 		if code := run(bad, &out, &errb); code != 2 {
