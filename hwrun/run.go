@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -262,8 +261,6 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			defer t.recoverThread()
 			wt := run.Thread(t.id, t)
 			ready.Done()
