@@ -62,6 +62,8 @@ type Report struct {
 	Schedules int   // schedules executed
 	Steps     int64 // steps executed, over all schedules
 	Findings  int   // schedules that broke a property
+	// Kinds counts the violating schedules by the property they broke.
+	Kinds map[string]int
 	// Shortest is the shortest violating execution found, re-run with its trace
 	// recorded; nil when every schedule passed.
 	Shortest *Counterexample
@@ -257,6 +259,10 @@ func (c Campaign) Run() (Report, error) {
 				continue
 			}
 			rep.Findings++
+			if rep.Kinds == nil {
+				rep.Kinds = map[string]int{}
+			}
+			rep.Kinds[o.finding.Property]++
 			if best == nil || o.steps < best.Execution.Steps {
 				i := c.FirstSchedule + lo + j
 				best = &Counterexample{Finding: *o.finding, Schedule: i, Seed: ScheduleSeed(c.Seed, i), Decisions: o.decisions,

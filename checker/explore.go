@@ -42,10 +42,11 @@ type ExplorationReport struct {
 	// does "no finding" mean "no execution of this configuration breaks a
 	// property".
 	Complete   bool
-	Executions int   // executions run to their end
-	Pruned     int   // executions abandoned as redundant (sleep sets)
-	Steps      int64 // steps over all executions
-	Findings   int   // violating executions
+	Executions int            // executions run to their end
+	Pruned     int            // executions abandoned as redundant (sleep sets)
+	Steps      int64          // steps over all executions
+	Findings   int            // violating executions
+	Kinds      map[string]int // violating executions by the property they broke
 	// Shortest is the shortest violating execution (in steps), re-run with its
 	// trace recorded.
 	Shortest *Counterexample
@@ -121,6 +122,10 @@ func (x Exploration) Run() (ExplorationReport, error) {
 			continue
 		}
 		rep.Findings++
+		if rep.Kinds == nil {
+			rep.Kinds = map[string]int{}
+		}
+		rep.Kinds[ex.Finding.Property]++
 		if best == nil || ex.Steps < best.Execution.Steps {
 			best = &Counterexample{Finding: *ex.Finding, Schedule: d.Executions() + d.Pruned() - 1,
 				Decisions: append([]sim.Decision(nil), ex.Decisions...), Execution: Execution{Result: sim.Result{Steps: ex.Steps}}}

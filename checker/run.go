@@ -99,6 +99,8 @@ type Result struct {
 	Pruned     int
 	Steps      int64
 	Findings   int
+	// Kinds counts the violating executions by the property they broke.
+	Kinds map[string]int
 	// Complete: dfs explored the whole reduced space (only then does no finding
 	// prove the configuration safe); a replay ran its one execution.
 	Complete bool
@@ -145,7 +147,7 @@ func Run(cfg Config, w workload.Workload, s Strategy, o Options) (Result, error)
 		if err != nil {
 			return Result{}, err
 		}
-		return Result{Strategy: s.Name(), Config: cfg, Executions: rep.Schedules, Steps: rep.Steps, Findings: rep.Findings,
+		return Result{Strategy: s.Name(), Config: cfg, Executions: rep.Schedules, Steps: rep.Steps, Findings: rep.Findings, Kinds: rep.Kinds,
 			Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass, LinUnknown: rep.LinUnknown, Warnings: rep.Warnings, Interrupted: rep.Interrupted}, nil
 	case DFS:
 		x := Exploration{Config: cfg, Workload: w, NoPOR: s.NoPOR, Preemptions: s.Preemptions, MaxExecutions: s.MaxExecutions, Stop: o.Stop,
@@ -157,7 +159,7 @@ func Run(cfg Config, w workload.Workload, s Strategy, o Options) (Result, error)
 			return Result{}, err
 		}
 		res := Result{Strategy: s.Name(), Config: rep.Config, Executions: rep.Executions, Pruned: rep.Pruned, Steps: rep.Steps,
-			Findings: rep.Findings, Complete: rep.Complete, Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass,
+			Findings: rep.Findings, Kinds: rep.Kinds, Complete: rep.Complete, Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass,
 			Warnings: rep.Warnings, Interrupted: rep.Interrupted}
 		if cx := res.Shortest; cx != nil && !res.Interrupted {
 			// The shortest story: fewest preemptions first, then fewest events.

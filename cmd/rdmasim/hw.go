@@ -40,24 +40,25 @@ Flags:
 
 // hwResult is one row of rdmasim hw run.
 type hwResult struct {
-	Algorithm   string        `json:"algorithm"`
-	Config      hwrun.Config  `json:"config"`
-	Backend     string        `json:"backend"`
-	Trials      int           `json:"trials"`
-	Verdict     string        `json:"verdict"` // ok or violation
-	Property    string        `json:"property,omitempty"`
-	Message     string        `json:"message,omitempty"`
-	Violations  int           `json:"violations"` // trials with a violation
-	Warnings    []string      `json:"warnings,omitempty"`
-	AcquiresPS  float64       `json:"acquires_per_s"` // over all trials
-	Local       hwrun.Latency `json:"acquire_local"`  // of the last trial
-	Remote      hwrun.Latency `json:"acquire_remote"`
-	SetupNs     int64         `json:"setup_ns"`
-	DataPathNs  int64         `json:"data_path_ns"`
-	ExpectSafe  bool          `json:"expect_safe"`
-	AtomicScope string        `json:"atomic_scope"` // hca or glob: the simulator's --scope to compare with
-	AsExpected  bool          `json:"as_expected"`
-	lastResult  *hwrun.Result // for --csv
+	Algorithm   string         `json:"algorithm"`
+	Config      hwrun.Config   `json:"config"`
+	Backend     string         `json:"backend"`
+	Trials      int            `json:"trials"`
+	Verdict     string         `json:"verdict"` // ok or violation
+	Property    string         `json:"property,omitempty"`
+	Message     string         `json:"message,omitempty"`
+	Violations  int            `json:"violations"` // trials with a violation
+	Kinds       map[string]int `json:"kinds"`      // trials by outcome: "ok" or the property broken
+	Warnings    []string       `json:"warnings,omitempty"`
+	AcquiresPS  float64        `json:"acquires_per_s"` // over all trials
+	Local       hwrun.Latency  `json:"acquire_local"`  // of the last trial
+	Remote      hwrun.Latency  `json:"acquire_remote"`
+	SetupNs     int64          `json:"setup_ns"`
+	DataPathNs  int64          `json:"data_path_ns"`
+	ExpectSafe  bool           `json:"expect_safe"`
+	AtomicScope string         `json:"atomic_scope"` // hca or glob: the simulator's --scope to compare with
+	AsExpected  bool           `json:"as_expected"`
+	lastResult  *hwrun.Result  // for --csv
 }
 
 func cmdHW(args []string, stdout, stderr io.Writer) error {
@@ -198,6 +199,14 @@ func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int
 		acquires += local.Count + remote.Count
 		seconds += res.DataPath.Seconds()
 		r.Local, r.Remote, r.SetupNs, r.DataPathNs = local, remote, res.Setup.Nanoseconds(), res.DataPath.Nanoseconds()
+		if r.Kinds == nil {
+			r.Kinds = map[string]int{}
+		}
+		if res.Finding != nil {
+			r.Kinds[res.Finding.Property]++
+		} else {
+			r.Kinds["ok"]++
+		}
 		if res.Finding != nil {
 			r.Violations++
 			if r.Property == "" {

@@ -47,3 +47,36 @@ func TestHWRun(t *testing.T) {
 		}
 	}
 }
+
+// TestCompare: rdmasim compare puts the native backend's violations next to
+// the simulator's, per kind, and says whether every hardware kind is one the
+// simulator produced.
+func TestCompare(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"compare", "--alg", "spin,spin-naive", "--acquires", "3000", "--trials", "2", "--schedules", "500", "--format", "json"}, &out, &errb)
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rows []compareRow
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("json: %v: %s", err, out.String())
+	}
+	spin, naive := rows[0], rows[1]
+	if spin.Hardware["ok"] != 2 || len(spin.Simulator) != 0 || !spin.Agree {
+		t.Errorf("spin: %+v", spin)
+	}
+	if naive.Simulator["mutual exclusion"] == 0 {
+		t.Errorf("spin-naive: the simulator found no mutual exclusion violation in 500 schedules: %+v", naive)
+	}
+	if naive.Agree != (len(naive.Missing) == 0) || (code == 0) != naive.Agree {
+		t.Errorf("spin-naive: agree %v, missing %v, exit %d", naive.Agree, naive.Missing, code)
+	}
+	if got := missingKinds(map[string]int{"hung": 1, "mutual exclusion": 2, "ok": 3}, map[string]int{"deadlock": 1}); len(got) != 1 || got[0] != "mutual exclusion" {
+		t.Errorf("missingKinds: %v", got)
+	}
+	for _, bad := range [][]string{{"compare", "--trials", "0"}, {"compare", "--nic-writes", "maybe"}, {"compare", "--alg", "nope"}, {"compare", "x"}} {
+		if code := run(bad, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+}

@@ -47,7 +47,8 @@ Usage:
   rdmasim replay FILE       re-run a saved counterexample and print its trace
   rdmasim list              list the built-in algorithms
   rdmasim litmus [FILE...]  explore litmus tests of the NIC's ordering semantics (the built-in suite by default)
-  rdmasim hw run [flags]    run algorithms on real threads and real memory (native backend), judged by the same monitors
+  rdmasim hw run [flags]    run algorithms on real threads and real memory (native or verbs), judged by the same monitors
+  rdmasim compare [flags]   the same algorithms on hardware and in the simulator, violations by kind side by side
   rdmasim help [COMMAND]    help on a command
 
 Exit status: 0 every verdict as expected, 1 a verdict differs from the expected
@@ -99,6 +100,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdLitmus(rest, stdout, stderr)
 	case "hw":
 		return cmdHW(rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return dispatch([]string{rest[0], "--help"}, stdout, stderr)
@@ -106,7 +109,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, mainUsage)
 		return nil
 	default:
-		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, hw, help)", cmd)
+		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, hw, compare, help)", cmd)
 	}
 }
 

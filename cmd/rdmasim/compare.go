@@ -1,0 +1,203 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/hwrun"
+	"github.com/rdmasim/rdmasim/workload"
+)
+
+const compareUsage = `Usage: rdmasim compare [flags]
+
+Runs each algorithm on hardware (rdmasim hw run's backends) and in the
+simulator on the same shape of run, and prints side by side the violations by
+kind, and the hardware's throughput and acquire latency. The simulator runs
+with the hardware's atomic scope (native: --global-atomics decides; verbs: the
+devices' atomic_cap) and the knobs given here (--cas-writeback, --nic-writes),
+so a kernel's behaviour can be matched with the model's knob. AGREE says
+whether every kind of violation the hardware showed is one the simulator
+produced (a hung run on hardware matches a deadlock, a starvation or a step
+bound in the simulator). The simulator's timing columns fill in when timed
+mode lands; until then it reports verdicts only.
+
+Exit status: 0 every hardware kind is one the simulator produced, 1 one is not,
+2 a usage error.
+
+Flags:
+`
+
+// compareRow is one row of rdmasim compare.
+type compareRow struct {
+	Algorithm   string         `json:"algorithm"`
+	Hardware    map[string]int `json:"hardware"`  // trials by outcome ("ok" or the property)
+	Simulator   map[string]int `json:"simulator"` // violating schedules by property
+	Schedules   int            `json:"schedules"`
+	AtomicScope string         `json:"atomic_scope"`
+	Agree       bool           `json:"agree"`
+	Missing     []string       `json:"missing,omitempty"` // hardware kinds the simulator did not produce
+	AcquiresPS  float64        `json:"acquires_per_s"`
+	Local       hwrun.Latency  `json:"acquire_local"`
+	Remote      hwrun.Latency  `json:"acquire_remote"`
+}
+
+// hungMatches are the simulator's properties a hung hardware run can be.
+var hungMatches = []string{workload.Deadlock, workload.Starvation, workload.StepBound}
+
+func cmdCompare(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		algs        = fs.String("alg", "spin,spin-naive,mcs,mcs-naive,ticket-naive,alock", "algorithms, comma-separated, or all")
+		backend     = fs.String("backend", "native", "hardware backend: native or verbs")
+		devices     = fs.String("devices", "", "verbs: the devices to use, comma-separated (default: all)")
+		nodes       = fs.Int("nodes", 2, "number of nodes")
+		threads     = fs.String("threads", "2,2", "threads per node: one count for every node, or one per node")
+		home        = fs.Int("home", 0, "the node that holds the lock")
+		acquires    = fs.Int("acquires", 20000, "hardware: critical sections per thread")
+		trials      = fs.Int("trials", 5, "hardware: runs per algorithm")
+		timeout     = fs.Duration("timeout", 10*time.Second, "hardware: a run still going after this is hung")
+		global      = fs.Bool("global-atomics", false, "native: NIC atomics as one hardware atomic (IBV_ATOMIC_GLOB)")
+		simAcquires = fs.Int("sim-acquires", 2, "simulator: critical sections per thread")
+		schedules   = fs.Int("schedules", 20000, "simulator: random schedules")
+		seed        = fs.Uint64("seed", 1, "simulator: campaign seed")
+		writeBack   = fs.Bool("cas-writeback", false, "simulator: a failed NIC CAS writes back what it read (Linux 6.1's rxe does)")
+		nicWrites   = fs.String("nic-writes", "interleave", "simulator: interleave or excluded")
+		format      = fs.String("format", "text", "text or json")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, compareUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usagef("compare: %v (see rdmasim compare --help)", err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usagef("compare: unexpected argument %q (flags only)", fs.Arg(0))
+	case *format != "text" && *format != "json":
+		return usagef("compare: --format %q: want text or json", *format)
+	case *trials < 1 || *schedules < 1 || *acquires < 1 || *simAcquires < 1:
+		return usagef("compare: --trials, --schedules, --acquires and --sim-acquires must be ≥ 1")
+	case *nicWrites != "interleave" && *nicWrites != "excluded":
+		return usagef("compare: --nic-writes %q: want interleave or excluded", *nicWrites)
+	}
+	counts, err := parseInts(*threads)
+	if err != nil {
+		return usagef("compare: --threads %q: %v", *threads, err)
+	}
+	var devs []string
+	if *devices != "" {
+		devs = strings.Split(*devices, ",")
+	}
+	hw := hwrun.Config{Backend: *backend, Devices: devs, Nodes: *nodes, Threads: counts, Home: *home, Ops: *acquires,
+		GlobalAtomics: *global, Timeout: *timeout}
+	if err := hw.Validate(); err != nil {
+		return usagef("compare: %v", err)
+	}
+	selected, err := selectAlgorithms(*algs)
+	if err != nil {
+		return usagef("compare: %v", err)
+	}
+	var rows []compareRow
+	for _, a := range selected {
+		h, err := hwOne(a, algOptions{}, hw, *trials)
+		if err != nil {
+			return usagef("compare %s: hardware: %v", a.Name, err)
+		}
+		row := compareRow{Algorithm: a.Name, Hardware: map[string]int{}, AtomicScope: h.AtomicScope,
+			AcquiresPS: h.AcquiresPS, Local: h.Local, Remote: h.Remote}
+		for k, n := range h.Kinds {
+			row.Hardware[k] = n
+		}
+		sim := checker.Config{Nodes: *nodes, Threads: counts, Home: *home, Acquires: *simAcquires, Scope: h.AtomicScope,
+			FailedCASWritesBack: *writeBack}
+		if *nicWrites != "interleave" {
+			sim.Knobs = map[string]string{"nic-writes": *nicWrites}
+		}
+		if err := sim.Validate(); err != nil {
+			return usagef("compare: simulator: %v", err)
+		}
+		res, err := checker.Run(sim, factory(a, algOptions{}), checker.Random{Schedules: *schedules, Seed: *seed, MaxFindings: *schedules, NoShrink: true}, checker.Options{})
+		if err != nil {
+			return usagef("compare %s: simulator: %v", a.Name, err)
+		}
+		row.Simulator, row.Schedules = res.Kinds, res.Executions
+		if row.Simulator == nil {
+			row.Simulator = map[string]int{}
+		}
+		row.Missing = missingKinds(row.Hardware, row.Simulator)
+		row.Agree = len(row.Missing) == 0
+		rows = append(rows, row)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		printCompare(stdout, rows, *backend)
+	}
+	for _, r := range rows {
+		if !r.Agree {
+			return errMismatch
+		}
+	}
+	return nil
+}
+
+// missingKinds are the hardware's kinds of violation that the simulator did
+// not produce.
+func missingKinds(hw, sim map[string]int) []string {
+	var missing []string
+	for _, k := range slices.Sorted(maps.Keys(hw)) {
+		switch {
+		case k == "ok":
+		case k == hwrun.Hung:
+			if !slices.ContainsFunc(hungMatches, func(p string) bool { return sim[p] > 0 }) {
+				missing = append(missing, k)
+			}
+		case sim[k] == 0:
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+func kindsText(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func printCompare(w io.Writer, rows []compareRow, backend string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ALGORITHM\tHARDWARE (trials)\tSIMULATOR (violating schedules)\tAGREE\tACQUIRES/S\tLOCAL p50/p99\tREMOTE p50/p99\tSIM TIMING\tKS")
+	for _, r := range rows {
+		agree := "yes"
+		if !r.Agree {
+			agree = "no: " + strings.Join(r.Missing, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s of %d\t%s\t%.0f\t%s\t%s\t-\t-\n", r.Algorithm, kindsText(r.Hardware), kindsText(r.Simulator), r.Schedules,
+			agree, r.AcquiresPS, latencyText(r.Local), latencyText(r.Remote))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nhardware: the %s backend; simulator: random schedules with the hardware's atomic scope. SIM TIMING and KS (the two latency distributions' Kolmogorov–Smirnov distance) fill in when timed mode lands.\n", backend)
+}
