@@ -95,3 +95,26 @@ func TestBinaryLinksNoTestHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestLayering: workloads and monitors know no backend, and the hardware
+// runner never imports the simulator (docs/design.md, "Architecture").
+func TestLayering(t *testing.T) {
+	forbidden := map[string][]string{
+		"./workload":  {"/sim", "/nicmodel", "/checker", "/hwrun", "/algorithms"},
+		"./hwrun/...": {"/sim", "/nicmodel", "/checker", "/algorithms"},
+		"./checker":   {"/algorithms", "/hwrun", "/rdmatest"},
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, b := range bad {
+				if dep == "github.com/rdmasim/rdmasim"+b {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+}
