@@ -17,6 +17,17 @@
 // between the devices. Under an emulator every figure is emulator speed:
 // functional evidence only, never performance data.
 //
+// Two more experiments run when asked for (-atomicity=false skips the ones
+// above):
+//
+//   - -write-in-atomic: can a plain RDMA WRITE from one QP land between the
+//     load and the store of an RDMA atomic from another QP (the simulator's
+//     nic-writes knob: interleave or excluded)? See writeatomic.go;
+//   - -latency: the per-verb latency of the Go+cgo data path (blocking READ,
+//     WRITE and CAS through verbs.QP) next to perftest's, and their ratio. See
+//     latency.go. Emulator timings: functional evidence of the binding's
+//     overhead, not performance data.
+//
 // Losses are races: any one trial may miss them, so an experiment whose loss
 // the device and kernel allow goes on past -trials, up to -max-trials, until
 // one shows. It exits non-zero on a wrong value or a loss in a control; with
@@ -53,6 +64,20 @@ var (
 	maxTrials = flag.Int("max-trials", 60, "keep going up to this many trials while a loss that the device and kernel allow has not been seen yet")
 	perftest  = flag.Bool("perftest", true, "also run perftest's ib_*_lat between the devices (if installed)")
 	strict    = flag.Bool("strict", false, "also fail when lost updates are not observed on an HCA device, or the failed-CAS write-back does not match the kernel version")
+	atomicity = flag.Bool("atomicity", true, "run the atomicity experiments (CPU vs RDMA lost updates, failed-CAS write-back, controls)")
+
+	writeAtomic  = flag.Bool("write-in-atomic", false, "run the write-inside-atomic experiment (the simulator's nic-writes knob) and its controls")
+	wiaWrites    = flag.Int("wia-writes", 1000, "WRITE+READ pairs per write-inside-atomic trial")
+	wiaTrials    = flag.Int("wia-trials", 6, "write-inside-atomic trials (and trials per control)")
+	wiaMaxTrials = flag.Int("wia-max-trials", 60, "keep going up to this many write-inside-atomic trials while no erased WRITE has been seen (within -wia-budget)")
+	wiaBudget    = flag.Duration("wia-budget", 120*time.Second, "time after which the write-inside-atomic experiment stops adding trials")
+	wiaDepth     = flag.Int("wia-depth", 8, "FAAs kept outstanding in the write-inside-atomic experiment (1 to 32)")
+
+	latency   = flag.Bool("latency", false, "run the latency microbenchmark: Go+cgo blocking READ, WRITE, CAS vs perftest (EMULATOR timings under qemu: not performance data)")
+	latIters  = flag.Int("lat-iters", 1000, "timed iterations per verb in the latency benchmark (perftest's default -n)")
+	latWarmup = flag.Int("lat-warmup", 100, "untimed warm-up iterations per verb in the latency benchmark")
+	latRounds = flag.Int("lat-rounds", 3, "rounds of the latency benchmark (perftest, then Go, per verb and round)")
+	latPin    = flag.Bool("lat-pin", false, "pin the two sides of the ping-pong WRITE measurement to different CPUs")
 )
 
 var passed, failed int
@@ -85,6 +110,9 @@ func main() {
 	flag.Parse()
 	if *depth < 1 || *depth > 64 {
 		fatal("-depth must be between 1 and 64")
+	}
+	if *wiaDepth < 1 || *wiaDepth > 32 || *wiaWrites < 1 || *wiaTrials < 1 || *latIters < 1 || *latWarmup < 0 || *latRounds < 1 {
+		fatal("-wia-depth must be between 1 and 32; -wia-writes, -wia-trials and -lat-iters positive")
 	}
 	if !verbs.Supported() {
 		fatal("%v", verbs.ErrNotCompiled)
@@ -120,43 +148,28 @@ func main() {
 	fmt.Printf("\n== functional: %s -> %s\n", d0.Name(), d1.Name())
 	functional(d0, d1)
 
-	fmt.Printf("\n== atomicity: %s's RDMA ops on a word of %s's memory, raced by a CPU thread on that word\n", d0.Name(), d1.Name())
-	fmt.Printf("   (%d trials x %d RDMA ops; counts are emulator artefacts, only existence carries over)\n", *trials, *ops)
-	is61 := strings.HasPrefix(kernel, "6.1.") || strings.HasPrefix(kernel, "6.1-")
-	hcaTarget := d1.AtomicCap() == verbs.AtomicHCA
-	lostFAA := experiment(d0, d1, "RDMA FAA vs CPU atomic add", verbs.OpFAA, hcaTarget)
-	lostCAS := experiment(d0, d1, "failing RDMA CAS vs CPU atomic add", verbs.OpCAS, hcaTarget && is61)
-	lostRead := experiment(d0, d1, "control: RDMA READ vs CPU atomic add", verbs.OpRead, false)
-	check(lostRead.total == 0, "control: READs never lose a CPU increment (lost %d)", lostRead.total)
-	lostTwo := twoQPControl(d0, d1)
-	check(lostTwo == 0, "control: FAAs from two QPs (cross-device and loopback) lose nothing (lost %d)", lostTwo)
+	var atom atomicityResults
+	if *atomicity {
+		atom = runAtomicity(d0, d1, kernel)
+	}
+	if *writeAtomic {
+		runWriteInAtomic(d0, d1)
+	}
+	if *latency {
+		runLatency(d0, d1)
+	}
 
 	fmt.Printf("\n== summary (kernel %s; emulator: functional results only, no performance data)\n", kernel)
 	fmt.Printf("atomic_cap: %s %v, %s %v\n", d0.Name(), d0.AtomicCap(), d1.Name(), d1.AtomicCap())
-	fmt.Printf("lost CPU updates vs RDMA FAA: %s\n", lostFAA)
-	fmt.Printf("failed-CAS write-back (lost CPU updates vs failing RDMA CAS): %s\n", lostCAS)
-	if d1.AtomicCap() == verbs.AtomicGlob {
-		check(lostFAA.total == 0 && lostCAS.total == 0, "atomic_cap GLOB: no CPU update may be lost")
+	if *atomicity {
+		atom.summary(d1, kernel)
 	}
-	if hcaTarget && *strict {
-		check(lostFAA.trialsWithLoss > 0, "atomic_cap HCA: lost CPU updates observed against FAA")
+	if wiaSummary != "" {
+		fmt.Println(wiaSummary)
 	}
-	var want string
-	switch {
-	case is61:
-		want = "expected on this kernel (6.1 rxe stores the old value back)"
-		if *strict {
-			check(lostCAS.trialsWithLoss > 0, "6.1: failed-CAS write-back observed")
-		}
-	case strings.HasPrefix(kernel, "6.12"):
-		want = "not expected on this kernel (6.12 rxe stores only on a match)"
-		if *strict {
-			check(lostCAS.total == 0, "6.12: no failed-CAS write-back")
-		}
-	default:
-		want = "no expectation for this kernel"
+	if latSummary != "" {
+		fmt.Println(latSummary)
 	}
-	fmt.Printf("failed-CAS write-back: observed=%v, %s\n", lostCAS.trialsWithLoss > 0, want)
 	fmt.Printf("verbscheck: %d passed, %d failed\n", passed, failed)
 	if failed > 0 {
 		os.Exit(1)
@@ -440,39 +453,17 @@ func twoQPControl(d0, d1 *verbs.Device) uint64 {
 func runPerftest() {
 	fmt.Printf("\n== perftest between %s and %s (EMULATOR SPEED: functional only, NOT performance data)\n", *dev0Name, *dev1Name)
 	for i, tool := range []string{"ib_read_lat", "ib_write_lat", "ib_atomic_lat"} {
-		path, err := exec.LookPath(tool)
-		if err != nil {
+		if _, err := exec.LookPath(tool); err != nil {
 			fmt.Printf("  %s: not installed, skipped\n", tool)
 			continue
 		}
-		port := fmt.Sprint(18515 + i)
-		args := []string{"-x", "0", "-n", "200", "-F", "-p", port}
+		args := []string{"-x", "0", "-n", "200", "-F", "-p", fmt.Sprint(18515 + i)}
 		if tool != "ib_atomic_lat" {
 			args = append(args, "-s", "8")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		srv := exec.CommandContext(ctx, path, append([]string{"-d", *dev1Name}, args...)...)
-		var srvOut bytes.Buffer
-		srv.Stdout, srv.Stderr = &srvOut, &srvOut
-		if err := srv.Start(); err != nil {
-			fmt.Printf("  %s: server did not start: %v\n", tool, err)
-			cancel()
-			continue
-		}
-		time.Sleep(300 * time.Millisecond)
-		var out []byte
-		for try := 0; try < 20; try++ {
-			cli := exec.CommandContext(ctx, path, append([]string{"-d", *dev0Name}, append(args, "127.0.0.1")...)...)
-			out, err = cli.CombinedOutput()
-			if err == nil || ctx.Err() != nil || !bytes.Contains(out, []byte("Couldn't connect")) {
-				break
-			}
-			time.Sleep(300 * time.Millisecond)
-		}
-		serr := srv.Wait()
-		cancel()
-		if err != nil || serr != nil {
-			fmt.Printf("  %s: failed (client %v, server %v); output:\n%s%s", tool, err, serr, indent(out), indent(srvOut.Bytes()))
+		out, _, err := perftestPair(tool, args)
+		if err != nil {
+			fmt.Printf("  %s: %v\n", tool, err)
 			continue
 		}
 		printed := false
@@ -487,6 +478,42 @@ func runPerftest() {
 			fmt.Printf("  %s: no table in output:\n%s", tool, indent(out))
 		}
 	}
+}
+
+// perftestPair runs a perftest tool's server on dev1 and its client on dev0
+// with args, within 60 s, retrying the client while the server is not yet
+// listening. It returns the client's output and the wall time from the
+// server's start to the end of both.
+func perftestPair(tool string, args []string) ([]byte, time.Duration, error) {
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		return nil, 0, fmt.Errorf("not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	srv := exec.CommandContext(ctx, path, append([]string{"-d", *dev1Name}, args...)...)
+	var srvOut bytes.Buffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		return nil, 0, fmt.Errorf("server did not start: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	var out []byte
+	for try := 0; try < 20; try++ {
+		cli := exec.CommandContext(ctx, path, append([]string{"-d", *dev0Name}, append(args, "127.0.0.1")...)...)
+		out, err = cli.CombinedOutput()
+		if err == nil || ctx.Err() != nil || !bytes.Contains(out, []byte("Couldn't connect")) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	serr := srv.Wait()
+	wall := time.Since(start)
+	if err != nil || serr != nil {
+		return out, wall, fmt.Errorf("failed (client %v, server %v); output:\n%s%s", err, serr, indent(out), indent(srvOut.Bytes()))
+	}
+	return out, wall, nil
 }
 
 func isNumber(s string) bool {
@@ -533,4 +560,54 @@ func pin(cpu int) func() {
 		unix.SchedSetaffinity(0, &all)
 		runtime.UnlockOSThread()
 	}
+}
+
+type atomicityResults struct{ lostFAA, lostCAS losses }
+
+// runAtomicity runs the atomicity experiments and their controls.
+func runAtomicity(d0, d1 *verbs.Device, kernel string) atomicityResults {
+	fmt.Printf("\n== atomicity: %s's RDMA ops on a word of %s's memory, raced by a CPU thread on that word\n", d0.Name(), d1.Name())
+	fmt.Printf("   (%d trials x %d RDMA ops; counts are emulator artefacts, only existence carries over)\n", *trials, *ops)
+	is61 := strings.HasPrefix(kernel, "6.1.") || strings.HasPrefix(kernel, "6.1-")
+	hcaTarget := d1.AtomicCap() == verbs.AtomicHCA
+	var a atomicityResults
+	a.lostFAA = experiment(d0, d1, "RDMA FAA vs CPU atomic add", verbs.OpFAA, hcaTarget)
+	a.lostCAS = experiment(d0, d1, "failing RDMA CAS vs CPU atomic add", verbs.OpCAS, hcaTarget && is61)
+	lostRead := experiment(d0, d1, "control: RDMA READ vs CPU atomic add", verbs.OpRead, false)
+	check(lostRead.total == 0, "control: READs never lose a CPU increment (lost %d)", lostRead.total)
+	lostTwo := twoQPControl(d0, d1)
+	check(lostTwo == 0, "control: FAAs from two QPs (cross-device and loopback) lose nothing (lost %d)", lostTwo)
+
+	return a
+}
+
+// summary prints the atomicity experiments' summary lines and makes the
+// checks that depend on the device and the kernel (-strict).
+func (a atomicityResults) summary(d1 *verbs.Device, kernel string) {
+	is61 := strings.HasPrefix(kernel, "6.1.") || strings.HasPrefix(kernel, "6.1-")
+	hcaTarget := d1.AtomicCap() == verbs.AtomicHCA
+	fmt.Printf("lost CPU updates vs RDMA FAA: %s\n", a.lostFAA)
+	fmt.Printf("failed-CAS write-back (lost CPU updates vs failing RDMA CAS): %s\n", a.lostCAS)
+	if d1.AtomicCap() == verbs.AtomicGlob {
+		check(a.lostFAA.total == 0 && a.lostCAS.total == 0, "atomic_cap GLOB: no CPU update may be lost")
+	}
+	if hcaTarget && *strict {
+		check(a.lostFAA.trialsWithLoss > 0, "atomic_cap HCA: lost CPU updates observed against FAA")
+	}
+	var want string
+	switch {
+	case is61:
+		want = "expected on this kernel (6.1 rxe stores the old value back)"
+		if *strict {
+			check(a.lostCAS.trialsWithLoss > 0, "6.1: failed-CAS write-back observed")
+		}
+	case strings.HasPrefix(kernel, "6.12"):
+		want = "not expected on this kernel (6.12 rxe stores only on a match)"
+		if *strict {
+			check(a.lostCAS.total == 0, "6.12: no failed-CAS write-back")
+		}
+	default:
+		want = "no expectation for this kernel"
+	}
+	fmt.Printf("failed-CAS write-back: observed=%v, %s\n", a.lostCAS.trialsWithLoss > 0, want)
 }
