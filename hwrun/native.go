@@ -121,6 +121,7 @@ type thread struct {
 	verbs    verbPath
 	req      request
 	stop     *atomic.Bool
+	progress *atomic.Int64
 	fail     func(property, msg string)
 
 	// timing of the current operation and the records so far
@@ -216,6 +217,7 @@ func (t *thread) OpStarted(name string) { t.opName, t.opStart = name, time.Now()
 // OpEnded implements workload.OpTimer.
 func (t *thread) OpEnded() {
 	end := time.Now()
+	t.progress.Add(1)
 	t.records = append(t.records, OpRecord{Thread: t.id, Node: t.node, Local: t.local, Name: t.opName,
 		StartNs: t.opStart.Sub(t.epoch).Nanoseconds(), EndNs: end.Sub(t.epoch).Nanoseconds()})
 }

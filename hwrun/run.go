@@ -45,8 +45,10 @@ type Config struct {
 	AtomicGap time.Duration `json:"atomic_gap_ns,omitempty"`
 	// WordsPerNode of memory mapped for every node (0: 65,536).
 	WordsPerNode int `json:"words_per_node,omitempty"`
-	// Timeout bounds the data path (0: 30 s). Threads still running then are
-	// stopped at their next Pause and the run reports them as hung.
+	// Timeout is how long the run may go without any operation completing
+	// (0: 30 s): a stall, a deadlock or a lock that lets nobody in. The
+	// threads are then stopped at their next Pause and the run is reported as
+	// hung. A slow run that keeps completing operations is not cut short.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Linearizability checks the recorded history against the workload's Spec.
 	Linearizability bool `json:"linearizability,omitempty"`
@@ -238,6 +240,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	}
 
 	var stop atomic.Bool
+	var progress atomic.Int64 // operations completed, for the watchdog
 	var failMu sync.Mutex
 	var first *workload.Finding
 	fail := func(property, msg string) {
@@ -249,7 +252,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	}
 	threads := make([]*thread, len(mem.threads))
 	for id, in := range mem.threads {
-		threads[id] = &thread{id: id, node: in.Node, mem: mem, verbs: paths[id], stop: &stop, fail: fail, local: in.Local,
+		threads[id] = &thread{id: id, node: in.Node, mem: mem, verbs: paths[id], stop: &stop, progress: &progress, fail: fail, local: in.Local,
 			req: request{reply: make(chan uint64, 1)}, records: make([]OpRecord, 0, 4*cfg.Ops)}
 	}
 	res := &Result{Names: names, Setup: time.Since(setupStart), AtomicScope: scope}
@@ -276,12 +279,25 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	close(start)
 	finished := make(chan struct{})
 	go func() { done.Wait(); close(finished) }()
-	select {
-	case <-finished:
-	case <-time.After(timeout):
-		stop.Store(true)
-		res.Hung = true
-		<-finished // every spin loop Pauses, so every thread unwinds
+	// The watchdog: a run is hung when no operation completed for timeout.
+	tick := time.NewTicker(min(100*time.Millisecond, max(timeout/10, time.Millisecond)))
+	defer tick.Stop()
+	lastCount, lastChange := int64(-1), time.Now()
+wait:
+	for {
+		select {
+		case <-finished:
+			break wait
+		case now := <-tick.C:
+			if c := progress.Load(); c != lastCount {
+				lastCount, lastChange = c, now
+			} else if now.Sub(lastChange) >= timeout {
+				stop.Store(true)
+				res.Hung = true
+				<-finished // every spin loop Pauses, so every thread unwinds
+				break wait
+			}
+		}
 	}
 	res.DataPath = time.Since(epoch)
 
@@ -295,7 +311,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	case run.Violation() != nil:
 		res.Finding = run.Violation()
 	case res.Hung:
-		res.Finding = &workload.Finding{Property: Hung, Message: fmt.Sprintf("threads still running after %v (a deadlock or a livelock); %s", timeout, pendingOps(run))}
+		res.Finding = &workload.Finding{Property: Hung, Message: fmt.Sprintf("no operation completed for %v (a deadlock, or a lock that lets nobody in); %s", timeout, pendingOps(run))}
 	default:
 		res.Finding = run.Final(mem.Peek)
 	}

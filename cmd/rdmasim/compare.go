@@ -65,7 +65,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		home        = fs.Int("home", 0, "the node that holds the lock")
 		acquires    = fs.Int("acquires", 20000, "hardware: critical sections per thread")
 		trials      = fs.Int("trials", 5, "hardware: runs per algorithm")
-		timeout     = fs.Duration("timeout", 10*time.Second, "hardware: a run still going after this is hung")
+		timeout     = fs.Duration("timeout", 10*time.Second, "hardware: a run in which no operation completes for this long is hung")
 		global      = fs.Bool("global-atomics", false, "native: NIC atomics as one hardware atomic (IBV_ATOMIC_GLOB)")
 		simAcquires = fs.Int("sim-acquires", 2, "simulator: critical sections per thread")
 		schedules   = fs.Int("schedules", 20000, "simulator: random schedules")

@@ -85,7 +85,7 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		trials    = fs.Int("trials", 1, "runs per algorithm")
 		global    = fs.Bool("global-atomics", false, "NIC atomics as one hardware atomic (IBV_ATOMIC_GLOB) instead of a load and a store")
 		gap       = fs.Duration("atomic-gap", 0, "how long a NIC atomic waits between its load and its store (a real NIC's PCIe read: ≈ 500ns)")
-		timeout   = fs.Duration("timeout", 30*time.Second, "a trial still running after this is stopped and reported as hung")
+		timeout   = fs.Duration("timeout", 30*time.Second, "a trial in which no operation completes for this long is stopped and reported as hung")
 		linz      = fs.Bool("linearizability", true, "check every trial's history with porcupine")
 		format    = fs.String("format", "text", "output format: text or json")
 		csvPath   = fs.String("csv", "", "write the per-operation records of each algorithm's last trial to this file (one file per algorithm: NAME is inserted before the extension)")
