@@ -125,11 +125,13 @@ type thread struct {
 	fail     func(property, msg string)
 
 	// timing of the current operation and the records so far
-	opName  string
-	opStart time.Time
-	records []OpRecord
-	local   bool
-	epoch   time.Time
+	opName   string
+	opArg    uint64
+	opHasArg bool
+	opStart  time.Time
+	records  []OpRecord
+	local    bool
+	epoch    time.Time
 }
 
 func (t *thread) ID() int   { return t.id }
@@ -212,13 +214,15 @@ func (t *thread) Alloc(words int) rdma.Ptr {
 }
 
 // OpStarted implements workload.OpTimer.
-func (t *thread) OpStarted(name string) { t.opName, t.opStart = name, time.Now() }
+func (t *thread) OpStarted(name string, arg uint64, hasArg bool) {
+	t.opName, t.opArg, t.opHasArg, t.opStart = name, arg, hasArg, time.Now()
+}
 
 // OpEnded implements workload.OpTimer.
 func (t *thread) OpEnded() {
 	end := time.Now()
 	t.progress.Add(1)
-	t.records = append(t.records, OpRecord{Thread: t.id, Node: t.node, Local: t.local, Name: t.opName,
+	t.records = append(t.records, OpRecord{Thread: t.id, Node: t.node, Local: t.local, Name: t.opName, Arg: t.opArg, HasArg: t.opHasArg,
 		StartNs: t.opStart.Sub(t.epoch).Nanoseconds(), EndNs: end.Sub(t.epoch).Nanoseconds()})
 }
 

@@ -109,6 +109,8 @@ type OpRecord struct {
 	Node    int    `json:"node"`
 	Local   bool   `json:"local"` // the thread runs on the home node
 	Name    string `json:"op"`
+	Arg     uint64 `json:"arg,omitempty"` // the operation's argument (a lock table's key)
+	HasArg  bool   `json:"has_arg,omitempty"`
 	StartNs int64  `json:"start_ns"`
 	EndNs   int64  `json:"end_ns"`
 }
@@ -348,12 +350,19 @@ type Latency struct {
 // Latencies returns the distribution of the operations named name, local and
 // remote threads apart.
 func (r *Result) Latencies(name string) (local, remote Latency) {
+	return r.LatenciesBy(name, func(o OpRecord) bool { return o.Local })
+}
+
+// LatenciesBy returns the distribution of the operations named name, split by
+// local (a lock table's operation is local when its key lives on the
+// requester's node: workload.KeyNode).
+func (r *Result) LatenciesBy(name string, local func(OpRecord) bool) (loc, remote Latency) {
 	var l, rm []int64
 	for _, o := range r.Ops {
 		if o.Name != name {
 			continue
 		}
-		if o.Local {
+		if local(o) {
 			l = append(l, o.EndNs-o.StartNs)
 		} else {
 			rm = append(rm, o.EndNs-o.StartNs)

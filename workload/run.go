@@ -297,7 +297,7 @@ type Thread struct {
 // hardware runner's): Call tells it an operation starts, after the mark;
 // Return that it ended, before the mark.
 type OpTimer interface {
-	OpStarted(name string)
+	OpStarted(name string, arg uint64, hasArg bool)
 	OpEnded()
 }
 
@@ -323,7 +323,11 @@ func (t *Thread) Call(name string, arg ...uint64) OpRef {
 	ref := t.call(name, arg)
 	r.unlock()
 	if t.timer != nil {
-		t.timer.OpStarted(name)
+		var a uint64
+		if len(arg) > 0 {
+			a = arg[0]
+		}
+		t.timer.OpStarted(name, a, len(arg) > 0)
 	}
 	return ref
 }

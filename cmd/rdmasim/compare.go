@@ -112,7 +112,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	var rows []compareRow
 	for _, a := range selected {
-		h, err := hwOne(a, algOptions{}, hw, *trials)
+		h, err := hwOne(a, algOptions{}, hw, *trials, nil)
 		if err != nil {
 			return usagef("compare %s: hardware: %v", a.Name, err)
 		}

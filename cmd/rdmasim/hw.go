@@ -14,6 +14,7 @@ import (
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/hwrun"
+	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/workload"
 )
 
@@ -89,6 +90,9 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		linz      = fs.Bool("linearizability", true, "check every trial's history with porcupine")
 		format    = fs.String("format", "text", "output format: text or json")
 		csvPath   = fs.String("csv", "", "write the per-operation records of each algorithm's last trial to this file (one file per algorithm: NAME is inserted before the extension)")
+		keys      = fs.Int("keys", 0, "run the lock table instead of the counter under one lock: this many keys (locks) in contiguous per-node ranges")
+		localP    = fs.Float64("local", 0.9, "lock table: share of operations on the requester's own node (p_local)")
+		zipf      = fs.Float64("zipf", 0, "lock table: Zipf exponent (> 1) of the key choice within a node's range (0: uniform)")
 		budgetL   = fs.Int("budget-local", 0, "ALock local cohort budget (0: the algorithm's default)")
 		budgetR   = fs.Int("budget-remote", 0, "ALock remote cohort budget (0: the algorithm's default)")
 		threadsOK bool
@@ -118,6 +122,16 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		return usagef("hw run: --timeout %v: want > 0", *timeout)
 	case *budgetL < 0 || *budgetR < 0:
 		return usagef("hw run: budgets must be ≥ 0")
+	case *keys < 0:
+		return usagef("hw run: --keys %d: want ≥ 0 (0: one lock)", *keys)
+	case *localP < 0 || *localP > 1:
+		return usagef("hw run: --local %v: want 0 … 1", *localP)
+	case *zipf != 0 && *zipf <= 1:
+		return usagef("hw run: --zipf %v: want > 1 (or 0 for uniform)", *zipf)
+	}
+	var table *workload.LockTable
+	if *keys > 0 {
+		table = &workload.LockTable{Keys: *keys, Local: *localP, ZipfS: *zipf, CriticalSection: true, Seed: 1}
 	}
 	counts := defaultThreads(*nodes, *home)
 	if threadsOK {
@@ -142,7 +156,7 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	opts := algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}
 	var results []hwResult
 	for _, a := range selected {
-		r, err := hwOne(a, opts, cfg, *trials)
+		r, err := hwOne(a, opts, cfg, *trials, table)
 		if err != nil {
 			if len(results) > 0 {
 				printHW(stdout, results) // what was measured is not thrown away
@@ -174,13 +188,18 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int) (hwResult, error) {
+func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int, table *workload.LockTable) (hwResult, error) {
 	backend := cfg.Backend
 	if backend == "" {
 		backend = hwrun.Native
 	}
 	r := hwResult{Algorithm: a.Name, Config: cfg, Backend: backend, Trials: trials, Verdict: "ok", ExpectSafe: a.ExpectSafe}
 	w := factory(a, opts)
+	if table != nil {
+		t := *table
+		t.Lock = func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, opts.options()) }
+		w = t
+	}
 	acquires, seconds := 0, 0.0
 	seen := map[string]bool{}
 	for range trials {
@@ -196,6 +215,11 @@ func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int
 			}
 		}
 		local, remote := res.Latencies(workload.OpAcquire)
+		if table != nil { // local: the key lives on the requester's node
+			local, remote = res.LatenciesBy(workload.OpAcquire, func(o hwrun.OpRecord) bool {
+				return workload.KeyNode(int(o.Arg), table.Keys, cfg.Nodes) == o.Node
+			})
+		}
 		acquires += local.Count + remote.Count
 		seconds += res.DataPath.Seconds()
 		r.Local, r.Remote, r.SetupNs, r.DataPathNs = local, remote, res.Setup.Nanoseconds(), res.DataPath.Nanoseconds()

@@ -22,6 +22,20 @@ func TestHWRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// The lock table: every key's lock, local and remote operations by key.
+	out.Reset()
+	if code := run([]string{"hw", "run", "--alg", "alock", "--nodes", "3", "--threads", "2", "--keys", "12", "--local", "0.8", "--acquires", "200", "--format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("lock table: exit %d: %s", code, errb.String())
+	}
+	var table []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &table); err != nil || len(table) != 1 || table[0]["verdict"] != "ok" {
+		t.Fatalf("lock table: %v: %s", err, out.String())
+	}
+	local := table[0]["acquire_local"].(map[string]any)["count"].(float64)
+	remote := table[0]["acquire_remote"].(map[string]any)["count"].(float64)
+	if local+remote != 6*200 || local < remote {
+		t.Errorf("lock table, p_local 0.8: %v local and %v remote acquires", local, remote)
+	}
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "ops.csv")
 	out.Reset()
@@ -40,7 +54,8 @@ func TestHWRun(t *testing.T) {
 		t.Errorf("csv: %v %q", err, data)
 	}
 	for _, bad := range [][]string{{"hw"}, {"hw", "walk"}, {"hw", "run", "--backend", "ib"}, {"hw", "run", "--backend", "verbs", "--global-atomics"}, {"hw", "run", "--trials", "0"},
-		{"hw", "run", "--alg", "nope"}, {"hw", "run", "--nodes", "0"}, {"hw", "run", "--bogus"}} {
+		{"hw", "run", "--alg", "nope"}, {"hw", "run", "--nodes", "0"}, {"hw", "run", "--bogus"},
+		{"hw", "run", "--keys", "-1"}, {"hw", "run", "--keys", "4", "--local", "2"}, {"hw", "run", "--keys", "4", "--zipf", "0.5"}} {
 		errb.Reset()
 		if code := run(bad, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", bad, code, errb.String())
