@@ -3,6 +3,7 @@ package algorithms_test
 import (
 	"fmt"
 	"iter"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -283,11 +284,11 @@ func checkIdle(t *testing.T, w *world) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence"}
+	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence", "dslr", "hocl"}
 	if got := algorithms.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
-	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true}
+	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true, "dslr": true, "hocl": true}
 	for i, a := range algorithms.All() {
 		if a.Name != want[i] {
 			t.Errorf("All()[%d].Name = %q, want %q", i, a.Name, want[i])
@@ -361,8 +362,11 @@ func TestSequentialReuse(t *testing.T) {
 	}
 }
 
-// TestLayout: descriptors are on their thread's node, labelled desc.t<ID>, and
-// lock words on the home.
+var perNode = regexp.MustCompile(`\.n(\d+)$`)
+
+// TestLayout: descriptors are on their thread's node, labelled desc.t<ID>,
+// per-node words (HOCL's local locks) on their node, labelled <word>.n<node>,
+// and lock words on the home.
 func TestLayout(t *testing.T) {
 	for _, a := range algorithms.All() {
 		w := newWorld(t, 3, 1, info(0, 1, true), info(1, 0, false), info(2, 2, false))
@@ -374,6 +378,12 @@ func TestLayout(t *testing.T) {
 				fmt.Sscanf(name, "desc.t%d", &id)
 				if p.Node() != w.infos[id].Node {
 					t.Errorf("%s: %s on node %d, want %d", a.Name, name, p.Node(), w.infos[id].Node)
+				}
+			case perNode.MatchString(name):
+				var node int
+				fmt.Sscanf(perNode.FindStringSubmatch(name)[1], "%d", &node)
+				if p.Node() != node {
+					t.Errorf("%s: %s on node %d, want %d", a.Name, name, p.Node(), node)
 				}
 			case p.Node() != w.home:
 				t.Errorf("%s: %s on node %d, want the home %d", a.Name, name, p.Node(), w.home)
@@ -406,6 +416,8 @@ var misclassifiedMisuse = map[string]bool{
 	"ticket-naive":  true,
 	"alock":         true,
 	"alock-nofence": true,
+	"dslr":          false, // loopback
+	"hocl":          false, // CPU operations only on the thread's own node's local lock
 }
 
 // TestMisclassifiedLocal: the host path is chosen by ThreadInfo.Local alone, so a
@@ -680,7 +692,7 @@ func ExampleLookup() {
 	}
 	// Output:
 	// alock expected safe: true
-	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence)
+	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence, dslr, hocl)
 	// spin         safe
 	// spin-naive   violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)
 	// mcs          safe
@@ -688,4 +700,6 @@ func ExampleLookup() {
 	// ticket-naive violation: mutual exclusion or deadlock (a ticket issued twice, or lost)
 	// alock        safe
 	// alock-nofence safe
+	// dslr         safe
+	// hocl         safe
 }

@@ -23,8 +23,9 @@
 // home. Tests mis-classify threads on purpose: a thread on another node that is
 // classified local then issues CPU operations on the home's memory, and the
 // simulator must report that as misuse rather than have the algorithm quietly
-// fall back to verbs. The loopback locks (spin, mcs) ignore the classification:
-// every thread, host threads included, goes through verbs.
+// fall back to verbs. The loopback locks (spin, mcs, dslr) ignore the classification:
+// every thread, host threads included, goes through verbs; so does hocl, whose
+// only CPU operations are on the thread's own node's local lock.
 //
 // A descriptor is a thread's queue node in an MCS-style lock: a few words on the
 // thread's own node, allocated by the constructor and labelled "desc.t<ID>".

@@ -44,8 +44,8 @@ type Algorithm struct {
 
 // All returns every registered algorithm, in this fixed order: spin, spin-naive,
 // mcs, mcs-naive, ticket-naive, alock, alock-nofence (each safe lock before its
-// naive twin, ALock and its TSO-broken variant last). The slice is fresh on every
-// call.
+// naive twin, ALock and its TSO-broken variant), then the published locks
+// re-implemented since: dslr, hocl. The slice is fresh on every call.
 func All() []Algorithm {
 	return []Algorithm{
 		{
@@ -106,6 +106,23 @@ func All() []Algorithm {
 			Expect:      "safe",
 			New:         newALockNoFence,
 			BypassBound: alockBypassBound,
+		},
+		{
+			Name:        "dslr",
+			Description: "DSLR: a bakery lock on one 64-bit word of four 16-bit ticket fields, taken and released with RDMA FAA and polled with READ; exclusive mode, counter resets included",
+			Origin:      "Yoon, Chowdhury, Mozafari: Distributed Lock Management with RDMA: Decentralization without Starvation, SIGMOD 2018 (Algorithms 1-3); re-implementation read: github.com/thustorage/shiftlock src/baselines/dslr.rs",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newDSLR,
+			BypassBound: dslrBypassBound,
+		},
+		{
+			Name:        "hocl",
+			Description: "Sherman's HOCL: a per-node CPU ticket lock with bounded hand-over in front of an RDMA CAS lock word on the home, released by an unsignaled RDMA WRITE",
+			Origin:      "Wang, Lu, Shu: Sherman: A Write-Optimized Distributed B+Tree Index on Disaggregated Memory, SIGMOD 2022; github.com/thustorage/Sherman src/Tree.cpp (try_lock_addr, unlock_addr, acquire_local_lock, can_hand_over, releases_local_lock)",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newHOCL,
 		},
 	}
 }

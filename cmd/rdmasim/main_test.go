@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rdmasim/rdmasim/algorithms"
 )
 
 // rdmasim runs the command line in-process and returns stdout, stderr and the exit status.
@@ -28,8 +30,8 @@ func TestCheckDefaultJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("output is not a JSON array: %v\n%s", err, out)
 	}
-	if len(rows) != 7 {
-		t.Fatalf("%d rows, want one per algorithm (7)", len(rows))
+	if n := len(algorithms.All()); len(rows) != n {
+		t.Fatalf("%d rows, want one per algorithm (%d)", len(rows), n)
 	}
 	for _, r := range rows {
 		for _, k := range []string{"algorithm", "verdict", "property", "schedules", "steps", "seconds", "replay", "length"} {
