@@ -275,7 +275,10 @@ func checkIdle(t *testing.T, w *world) {
 		}
 	}
 	if p, ok := w.word("next_ticket"); ok {
-		q, _ := w.word("now_serving")
+		q, ok := w.word("now_serving")
+		if !ok {
+			q, _ = w.word("current_ticket") // farlock
+		}
 		if n, s := w.read(p), w.read(q); n != s {
 			t.Errorf("next_ticket = %d, now_serving = %d after the last release; want them equal", n, s)
 		}
@@ -283,11 +286,11 @@ func checkIdle(t *testing.T, w *world) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence"}
+	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence", "shiftlock", "farlock"}
 	if got := algorithms.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
-	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true}
+	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true, "shiftlock": true}
 	for i, a := range algorithms.All() {
 		if a.Name != want[i] {
 			t.Errorf("All()[%d].Name = %q, want %q", i, a.Name, want[i])
@@ -406,6 +409,8 @@ var misclassifiedMisuse = map[string]bool{
 	"ticket-naive":  true,
 	"alock":         true,
 	"alock-nofence": true,
+	"shiftlock":     false, // verbs only on the home; CPU only on its own mailbox
+	"farlock":       true,
 }
 
 // TestMisclassifiedLocal: the host path is chosen by ThreadInfo.Local alone, so a
@@ -656,7 +661,11 @@ func (w idleAtEnd) Build(s workload.Setup) (*workload.Program, error) {
 			}
 		}
 		if n, ok := ls.words["next_ticket"]; ok {
-			if peek(n) != peek(ls.words["now_serving"]) {
+			serving, ok := ls.words["now_serving"]
+			if !ok {
+				serving = ls.words["current_ticket"] // farlock
+			}
+			if peek(n) != peek(serving) {
 				return &workload.Finding{Property: "idle", Message: "next_ticket ≠ now_serving after the last release"}
 			}
 		}
@@ -680,7 +689,7 @@ func ExampleLookup() {
 	}
 	// Output:
 	// alock expected safe: true
-	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence)
+	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence, shiftlock, farlock)
 	// spin         safe
 	// spin-naive   violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)
 	// mcs          safe
@@ -688,4 +697,6 @@ func ExampleLookup() {
 	// ticket-naive violation: mutual exclusion or deadlock (a ticket issued twice, or lost)
 	// alock        safe
 	// alock-nofence safe
+	// shiftlock    safe
+	// farlock      violation: mutual exclusion (the 2-word WRITE of r_flag, victim may place victim first: both cohorts pass Peterson, and a CPU FAA inside the RDMA FAA's gap issues one ticket twice)
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rdmasim/rdmasim/algorithms"
 )
 
 // rdmasim runs the command line in-process and returns stdout, stderr and the exit status.
@@ -28,8 +30,8 @@ func TestCheckDefaultJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("output is not a JSON array: %v\n%s", err, out)
 	}
-	if len(rows) != 7 {
-		t.Fatalf("%d rows, want one per algorithm (7)", len(rows))
+	if len(rows) != len(algorithms.All()) {
+		t.Fatalf("%d rows, want one per algorithm (%d)", len(rows), len(algorithms.All()))
 	}
 	for _, r := range rows {
 		for _, k := range []string{"algorithm", "verdict", "property", "schedules", "steps", "seconds", "replay", "length"} {
@@ -38,7 +40,11 @@ func TestCheckDefaultJSON(t *testing.T) {
 			}
 		}
 		name := r["algorithm"].(string)
-		naive := strings.HasSuffix(name, "-naive")
+		a, err := algorithms.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		naive := !a.ExpectSafe
 		if got := r["verdict"]; (got == "violation") != naive {
 			t.Errorf("%s: verdict %v", name, got)
 		}
