@@ -700,3 +700,23 @@ func ExampleLookup() {
 	// shiftlock    safe
 	// farlock      violation: mutual exclusion (the 2-word WRITE of r_flag, victim may place victim first: both cohorts pass Peterson, and a CPU FAA inside the RDMA FAA's gap issues one ticket twice)
 }
+
+// TestShiftLockModeChange drives ShiftLock's hand-off to the readers
+// (ModeChanged, after MODE_CHANGE_THRESHOLD consecutive writers), which the
+// registry's threshold of 16 never reaches in a small run: with thresholds 1 and
+// 2 it is safe under random and PCT schedules.
+func TestShiftLockModeChange(t *testing.T) {
+	for _, threshold := range []int{1, 2} {
+		newLock := func(s rdma.Setup) (rdma.Lock, error) { return algorithms.NewShiftLockThreshold(s, threshold) }
+		cfg := checker.Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
+		for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
+			rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(newLock), Strategy: strategy, Schedules: 1000, Seed: 3}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Shortest != nil {
+				t.Fatalf("threshold %d, %s: %v", threshold, strategy, rep.Shortest.Finding)
+			}
+		}
+	}
+}
