@@ -276,7 +276,10 @@ func checkIdle(t *testing.T, w *world) {
 		}
 	}
 	if p, ok := w.word("next_ticket"); ok {
-		q, _ := w.word("now_serving")
+		q, ok := w.word("now_serving")
+		if !ok {
+			q, _ = w.word("current_ticket") // farlock
+		}
 		if n, s := w.read(p), w.read(q); n != s {
 			t.Errorf("next_ticket = %d, now_serving = %d after the last release; want them equal", n, s)
 		}
@@ -284,11 +287,11 @@ func checkIdle(t *testing.T, w *world) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence", "dslr", "hocl"}
+	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence", "dslr", "hocl", "shiftlock", "farlock"}
 	if got := algorithms.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
-	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true, "dslr": true, "hocl": true}
+	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true, "dslr": true, "hocl": true, "shiftlock": true}
 	for i, a := range algorithms.All() {
 		if a.Name != want[i] {
 			t.Errorf("All()[%d].Name = %q, want %q", i, a.Name, want[i])
@@ -418,6 +421,8 @@ var misclassifiedMisuse = map[string]bool{
 	"alock-nofence": true,
 	"dslr":          false, // loopback
 	"hocl":          false, // CPU operations only on the thread's own node's local lock
+	"shiftlock":     false, // verbs only on the home; CPU only on its own mailbox
+	"farlock":       true,
 }
 
 // TestMisclassifiedLocal: the host path is chosen by ThreadInfo.Local alone, so a
@@ -668,7 +673,11 @@ func (w idleAtEnd) Build(s workload.Setup) (*workload.Program, error) {
 			}
 		}
 		if n, ok := ls.words["next_ticket"]; ok {
-			if peek(n) != peek(ls.words["now_serving"]) {
+			serving, ok := ls.words["now_serving"]
+			if !ok {
+				serving = ls.words["current_ticket"] // farlock
+			}
+			if peek(n) != peek(serving) {
 				return &workload.Finding{Property: "idle", Message: "next_ticket ≠ now_serving after the last release"}
 			}
 		}
@@ -692,7 +701,7 @@ func ExampleLookup() {
 	}
 	// Output:
 	// alock expected safe: true
-	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence, dslr, hocl)
+	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence, dslr, hocl, shiftlock, farlock)
 	// spin         safe
 	// spin-naive   violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)
 	// mcs          safe
@@ -702,4 +711,26 @@ func ExampleLookup() {
 	// alock-nofence safe
 	// dslr         safe
 	// hocl         safe
+	// shiftlock    safe
+	// farlock      violation: mutual exclusion (the 2-word WRITE of r_flag, victim may place victim first: both cohorts pass Peterson, and a CPU FAA inside the RDMA FAA's gap issues one ticket twice)
+}
+
+// TestShiftLockModeChange drives ShiftLock's hand-off to the readers
+// (ModeChanged, after MODE_CHANGE_THRESHOLD consecutive writers), which the
+// registry's threshold of 16 never reaches in a small run: with thresholds 1 and
+// 2 it is safe under random and PCT schedules.
+func TestShiftLockModeChange(t *testing.T) {
+	for _, threshold := range []int{1, 2} {
+		newLock := func(s rdma.Setup) (rdma.Lock, error) { return algorithms.NewShiftLockThreshold(s, threshold) }
+		cfg := checker.Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
+		for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
+			rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(newLock), Strategy: strategy, Schedules: 1000, Seed: 3}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Shortest != nil {
+				t.Fatalf("threshold %d, %s: %v", threshold, strategy, rep.Shortest.Finding)
+			}
+		}
+	}
 }

@@ -45,7 +45,8 @@ type Algorithm struct {
 // All returns every registered algorithm, in this fixed order: spin, spin-naive,
 // mcs, mcs-naive, ticket-naive, alock, alock-nofence (each safe lock before its
 // naive twin, ALock and its TSO-broken variant), then the published locks
-// re-implemented since: dslr, hocl. The slice is fresh on every call.
+// re-implemented since: dslr, hocl, shiftlock, farlock. The slice is fresh on every
+// call.
 func All() []Algorithm {
 	return []Algorithm{
 		{
@@ -123,6 +124,24 @@ func All() []Algorithm {
 			ExpectSafe:  true,
 			Expect:      "safe",
 			New:         newHOCL,
+		},
+		{
+			Name:        "shiftlock",
+			Description: "MCS queue in the lock word's tail field, every thread on NIC atomics; the lock is handed from client to client by message, never retried by CAS",
+			Origin:      "Gao, Wang, Shu: ShiftLock: Mitigate One-sided RDMA Lock Contention via Handover, FAST 2025; code github.com/thustorage/shiftlock (src/shiftlock/mod.rs), exclusive side",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newShiftLock,
+			BypassBound: mcsBypassBound,
+		},
+		{
+			Name:        "farlock",
+			Description: "ALock-style cohorts (local on CPU atomics, remote on NIC atomics) that take tickets from one counter inside a Peterson lock, granting the lock in arrival order",
+			Origin:      "Hu, Zhou, Wang, Vora: FARLock: Asymmetric RDMA Locking Made Fair, OSDI 2026; code github.com/pdclab/farlock (include/locks/farlock.h)",
+			ExpectSafe:  false,
+			Expect:      "violation: mutual exclusion (the 2-word WRITE of r_flag, victim may place victim first: both cohorts pass Peterson, and a CPU FAA inside the RDMA FAA's gap issues one ticket twice)",
+			New:         newFARLock,
+			BypassBound: farlockBypassBound,
 		},
 	}
 }

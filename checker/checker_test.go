@@ -53,9 +53,13 @@ func twoByTwo(acquires int) checker.Config {
 // TestNaiveLocksViolate: every known-broken lock is caught on the default
 // configuration, and its counterexample replays, from a saved file, to the same
 // finding.
+//
+// The locks of this test are the deliberately broken ones, whose bug one NIC
+// atomic's gap suffices to show; FARLock's needs a 2-word WRITE placed
+// backwards as well (TestFARLock).
 func TestNaiveLocksViolate(t *testing.T) {
 	for _, a := range algorithms.All() {
-		if a.ExpectSafe {
+		if a.ExpectSafe || !strings.Contains(a.Origin, "deliberately broken") {
 			continue
 		}
 		t.Run(a.Name, func(t *testing.T) {

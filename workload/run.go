@@ -558,5 +558,10 @@ func (t *Thread) Poll(qp rdma.QP) (rdma.Req, bool) { return t.asyncOrPanic().Pol
 // Wait implements rdma.Async when the backend's thread does.
 func (t *Thread) Wait(r rdma.Req) uint64 { return t.asyncOrPanic().Wait(r) }
 
+// CanPost reports whether the backend's thread posts asynchronous verbs: the
+// rdma.Async methods above panic when it does not. An algorithm that can do
+// without them (one multi-word WRITE becomes one RWrite per word) asks first.
+func (t *Thread) CanPost() bool { return t.async != nil }
+
 var _ rdma.AsyncThread = (*Thread)(nil)
 var _ rdma.Doorway = (*Thread)(nil)

@@ -28,8 +28,8 @@ import (
 // ib_write_lat measures, and compares that with ib_write_lat too.
 
 type latStats struct {
-	n                    int
-	median, p99, clockNs time.Duration
+	n           int
+	median, p99 time.Duration
 }
 
 func stats(d []time.Duration) latStats {
