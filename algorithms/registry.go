@@ -40,6 +40,23 @@ type Algorithm struct {
 	// and its entry (local and remote: how many threads are classified each
 	// way). Nil: the lock promises no bound (a test-and-set lock is unfair).
 	BypassBound func(local, remote int, o Options) int
+	// UnderKnobs are the model's knob settings that decide the verdict: under
+	// each, the verdict the checker reaches (a test checks every entry).
+	UnderKnobs []KnobVerdict
+}
+
+// KnobVerdict is the verdict of a lock under a setting of the model's knobs.
+type KnobVerdict struct {
+	Knobs string // "cas-writeback=on nic-writes=excluded" (nicmodel knob names)
+	// Violation is the property that breaks ("" for safe).
+	Violation string
+}
+
+func (k KnobVerdict) String() string {
+	if k.Violation == "" {
+		return k.Knobs + ": safe"
+	}
+	return k.Knobs + ": " + k.Violation
 }
 
 // All returns every registered algorithm, in this fixed order: spin, spin-naive,
@@ -56,6 +73,7 @@ func All() []Algorithm {
 			ExpectSafe:  true,
 			Expect:      "safe",
 			New:         newSpin,
+			UnderKnobs:  []KnobVerdict{{Knobs: "cas-writeback=on", Violation: "deadlock"}, {Knobs: "cas-writeback=on nic-writes=excluded"}},
 		},
 		{
 			Name:        "spin-naive",
@@ -64,6 +82,7 @@ func All() []Algorithm {
 			ExpectSafe:  false,
 			Expect:      "violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)",
 			New:         newSpinNaive,
+			UnderKnobs:  []KnobVerdict{{Knobs: "scope=glob"}},
 		},
 		{
 			Name:        "mcs",
@@ -81,6 +100,7 @@ func All() []Algorithm {
 			ExpectSafe:  false,
 			Expect:      "violation: mutual exclusion or deadlock (two owners, or a hand-off that never arrives)",
 			New:         newMCSNaive,
+			UnderKnobs:  []KnobVerdict{{Knobs: "scope=glob"}},
 		},
 		{
 			Name:        "ticket-naive",
@@ -89,6 +109,7 @@ func All() []Algorithm {
 			ExpectSafe:  false,
 			Expect:      "violation: mutual exclusion or deadlock (a ticket issued twice, or lost)",
 			New:         newTicketNaive,
+			UnderKnobs:  []KnobVerdict{{Knobs: "scope=glob"}},
 		},
 		{
 			Name:        "alock",
@@ -107,6 +128,7 @@ func All() []Algorithm {
 			Expect:      "safe",
 			New:         newALockNoFence,
 			BypassBound: alockBypassBound,
+			UnderKnobs:  []KnobVerdict{{Knobs: "cpu=tso", Violation: "mutual exclusion"}},
 		},
 		{
 			Name:        "dslr",
@@ -124,6 +146,7 @@ func All() []Algorithm {
 			ExpectSafe:  true,
 			Expect:      "safe",
 			New:         newHOCL,
+			UnderKnobs:  []KnobVerdict{{Knobs: "cas-writeback=on", Violation: "deadlock"}, {Knobs: "cas-writeback=on nic-writes=excluded"}},
 		},
 		{
 			Name:        "shiftlock",
@@ -142,6 +165,7 @@ func All() []Algorithm {
 			Expect:      "violation: mutual exclusion (the 2-word WRITE of r_flag, victim may place victim first: both cohorts pass Peterson, and a CPU FAA inside the RDMA FAA's gap issues one ticket twice)",
 			New:         newFARLock,
 			BypassBound: farlockBypassBound,
+			UnderKnobs:  []KnobVerdict{{Knobs: "placement=ascending"}, {Knobs: "scope=glob"}},
 		},
 	}
 }

@@ -240,3 +240,45 @@ func TestPinnedCampaigns(t *testing.T) {
 		}
 	}
 }
+
+// TestUnderKnobs checks every verdict the registry states under a knob setting
+// (what `rdmasim list` shows): a named violation must be among the first 20
+// violating schedules of a random campaign of up to 20,000, a safe verdict
+// must survive 2,000 random and 2,000 PCT schedules (the long sweeps in the
+// README's knob table go further).
+func TestUnderKnobs(t *testing.T) {
+	for _, a := range algorithms.All() {
+		for _, k := range a.UnderKnobs {
+			cfg := DefaultConfig()
+			cfg.Linearizability = false
+			cfg.Knobs = map[string]string{}
+			for _, kv := range strings.Fields(k.Knobs) {
+				name, value, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("%s: knob %q: want name=value", a.Name, kv)
+				}
+				cfg.Knobs[name] = value
+			}
+			newLock := func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, algorithms.Options{}) }
+			if k.Violation != "" {
+				res, err := Run(cfg, Lock(newLock), Random{Schedules: 20000, Seed: 1, NoShrink: true, MaxFindings: 20}, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Kinds[k.Violation] == 0 {
+					t.Errorf("%s under %s: found %v, the registry says %s", a.Name, k.Knobs, res.Kinds, k.Violation)
+				}
+				continue
+			}
+			for _, st := range []Strategy{Random{Schedules: 2000, Seed: 1}, PCT{Random: Random{Schedules: 2000, Seed: 1}}} {
+				res, err := Run(cfg, Lock(newLock), st, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Shortest != nil {
+					t.Errorf("%s under %s (%s): %v, the registry says safe", a.Name, k.Knobs, st.Name(), res.Shortest.Finding)
+				}
+			}
+		}
+	}
+}

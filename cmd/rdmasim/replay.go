@@ -210,7 +210,8 @@ func strictJSON(data []byte, v any) error {
 
 const listUsage = `Usage: rdmasim list
 
-Lists the built-in algorithms: name, expected verdict, description, origin.
+Lists the built-in algorithms: name, description, expected verdict under the
+default knobs and under every knob setting that decides it, origin.
 `
 
 func cmdList(args []string, stdout io.Writer) error {
@@ -222,7 +223,11 @@ func cmdList(args []string, stdout io.Writer) error {
 		return usagef("list: takes no arguments, got %q", args[0])
 	}
 	for _, a := range algorithms.All() {
-		fmt.Fprintf(stdout, "%-14s %s\n%-14s expected: %s\n%-14s origin: %s\n", a.Name, a.Description, "", a.Expect, "", a.Origin)
+		fmt.Fprintf(stdout, "%-14s %s\n%-14s expected: %s\n", a.Name, a.Description, "", a.Expect)
+		for _, k := range a.UnderKnobs {
+			fmt.Fprintf(stdout, "%-14s   under %s\n", "", k)
+		}
+		fmt.Fprintf(stdout, "%-14s origin: %s\n", "", a.Origin)
 	}
 	return nil
 }
