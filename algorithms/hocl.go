@@ -133,7 +133,7 @@ func (l *hocl) Release(t rdma.Thread) {
 	}
 	buf := l.casBuf[t.ID()]
 	t.Store(buf, 0)
-	if a, ok := t.(rdma.AsyncThread); ok {
+	if a, ok := asyncOf(t); ok {
 		a.PostWrite(rdma.QPTo(l.home), l.lock, buf, 1, 0) // unsignaled: never waited for
 	} else {
 		t.RWrite(l.lock, 0)

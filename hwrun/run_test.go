@@ -170,3 +170,18 @@ func TestCSV(t *testing.T) {
 		t.Errorf("csv: %d lines, header %q", len(lines), lines[0])
 	}
 }
+
+// TestEveryLockNative: every registered lock runs on the native backend
+// (whose threads cannot post asynchronous verbs) without a panic or a misuse;
+// the ones expected safe show no violation.
+func TestEveryLockNative(t *testing.T) {
+	for _, a := range algorithms.All() {
+		res, err := hwrun.Run(hwrun.Config{Nodes: 2, Threads: []int{1, 2}, Ops: 300, Timeout: 5 * time.Second}, lockWorkload(t, a.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := res.Finding; f != nil && (f.Property == "panic" || f.Property == "misuse" || a.ExpectSafe) {
+			t.Errorf("%s: %v", a.Name, f)
+		}
+	}
+}
