@@ -98,16 +98,7 @@ type LockFactory = workload.LockFactory
 func Lock(newLock LockFactory) workload.Workload { return workload.LockCounter{Lock: newLock} }
 
 // ThreadCounts returns the number of threads on each node.
-func (c Config) ThreadCounts() []int {
-	if len(c.Threads) == 1 {
-		out := make([]int, c.Nodes)
-		for i := range out {
-			out[i] = c.Threads[0]
-		}
-		return out
-	}
-	return c.Threads
-}
+func (c Config) ThreadCounts() []int { return workload.ThreadCounts(c.Nodes, c.Threads) }
 
 // Validate reports the first problem with c.
 func (c Config) Validate() error {

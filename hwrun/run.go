@@ -55,16 +55,7 @@ type Config struct {
 }
 
 // threadCounts returns the threads of every node.
-func (c Config) threadCounts() []int {
-	if len(c.Threads) == 1 {
-		out := make([]int, c.Nodes)
-		for i := range out {
-			out[i] = c.Threads[0]
-		}
-		return out
-	}
-	return c.Threads
-}
+func (c Config) threadCounts() []int { return workload.ThreadCounts(c.Nodes, c.Threads) }
 
 // Validate reports the first problem with c.
 func (c Config) Validate() error {

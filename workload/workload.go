@@ -116,3 +116,17 @@ func (o *Options) word(p rdma.Ptr) string {
 	}
 	return p.String()
 }
+
+// ThreadCounts expands a run's thread counts — one count for every node, or
+// one per node — into one count per node, as every backend's configuration
+// gives them.
+func ThreadCounts(nodes int, threads []int) []int {
+	if len(threads) == 1 {
+		out := make([]int, nodes)
+		for i := range out {
+			out[i] = threads[0]
+		}
+		return out
+	}
+	return threads
+}
