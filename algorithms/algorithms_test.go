@@ -287,11 +287,11 @@ func checkIdle(t *testing.T, w *world) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence", "dslr", "hocl", "shiftlock", "farlock"}
+	want := []string{"spin", "spin-naive", "mcs", "mcs-naive", "ticket-naive", "alock", "alock-nofence", "dslr", "hocl", "shiftlock", "farlock", "declock"}
 	if got := algorithms.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
-	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true, "dslr": true, "hocl": true, "shiftlock": true}
+	safe := map[string]bool{"spin": true, "mcs": true, "alock": true, "alock-nofence": true, "dslr": true, "hocl": true, "shiftlock": true, "declock": true}
 	for i, a := range algorithms.All() {
 		if a.Name != want[i] {
 			t.Errorf("All()[%d].Name = %q, want %q", i, a.Name, want[i])
@@ -423,6 +423,7 @@ var misclassifiedMisuse = map[string]bool{
 	"hocl":          false, // CPU operations only on the thread's own node's local lock
 	"shiftlock":     false, // verbs only on the home; CPU only on its own mailbox
 	"farlock":       true,
+	"declock":       false, // verbs only on the home; CPU only on its own node's cohort and mailbox
 }
 
 // TestMisclassifiedLocal: the host path is chosen by ThreadInfo.Local alone, so a
@@ -701,7 +702,7 @@ func ExampleLookup() {
 	}
 	// Output:
 	// alock expected safe: true
-	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence, dslr, hocl, shiftlock, farlock)
+	// algorithms: unknown algorithm "ticket" (known: spin, spin-naive, mcs, mcs-naive, ticket-naive, alock, alock-nofence, dslr, hocl, shiftlock, farlock, declock)
 	// spin         safe
 	// spin-naive   violation: mutual exclusion (a host CAS lands inside an RDMA CAS's atomicity gap)
 	// mcs          safe
@@ -713,6 +714,7 @@ func ExampleLookup() {
 	// hocl         safe
 	// shiftlock    safe
 	// farlock      violation: mutual exclusion (the 2-word WRITE of r_flag, victim may place victim first: both cohorts pass Peterson, and a CPU FAA inside the RDMA FAA's gap issues one ticket twice)
+	// declock      safe
 }
 
 // TestShiftLockModeChange drives ShiftLock's hand-off to the readers

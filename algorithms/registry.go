@@ -62,7 +62,7 @@ func (k KnobVerdict) String() string {
 // All returns every registered algorithm, in this fixed order: spin, spin-naive,
 // mcs, mcs-naive, ticket-naive, alock, alock-nofence (each safe lock before its
 // naive twin, ALock and its TSO-broken variant), then the published locks
-// re-implemented since: dslr, hocl, shiftlock, farlock. The slice is fresh on every
+// re-implemented since: dslr, hocl, shiftlock, farlock, declock. The slice is fresh on every
 // call.
 func All() []Algorithm {
 	return []Algorithm{
@@ -166,6 +166,14 @@ func All() []Algorithm {
 			New:         newFARLock,
 			BypassBound: farlockBypassBound,
 			UnderKnobs:  []KnobVerdict{{Knobs: "placement=ascending"}, {Knobs: "scope=glob"}},
+		},
+		{
+			Name:        "declock",
+			Description: "DecLock, exclusive side: a per-node cohort lock (CPU atomics, bounded local hand-over) in front of a queue-notify lock on the home (RDMA FAA on a packed header, queue entries WRITten and READ), granted by a notification to the next waiter",
+			Origin:      "DecLock: Efficient, Scalable, and Fair Locking for Disaggregated Memory (2025); code github.com/dracit7/declock (lock/dmlock: remote.cc, cohort.cc, lc.cc), NO_TIMESTAMP build, SEND notifications as RDMA WRITEs, resets left out",
+			ExpectSafe:  true,
+			Expect:      "safe",
+			New:         newDecLock,
 		},
 	}
 }
