@@ -28,8 +28,18 @@
 // Result.WriteCSV writes them. Setup (mapping memory, building the workload) is
 // timed apart from the data path.
 //
-// Limits: blocking verbs only (no rdma.Async on the native backend yet); no
-// allocation while threads run (lay memory out in the constructor); the verbs
-// backend (libibverbs, build tag rdma) and its Soft-RoCE guest live in
-// hwrun/verbs and hwrun/guest and are not wired to Run yet.
+// The verbs backend (Config.Backend = Verbs; a binary built with -tags rdma)
+// runs the same threads over libibverbs devices: one registered arena per node,
+// one RC QP per thread per node, all set up before the data path.
+//
+// Threads post verbs too (rdma.Async): on the native backend a posted request
+// goes to the target's NIC goroutine, which places a multi-word WRITE in
+// ascending address order; on the verbs backend it is one work request, and
+// Wait and Poll collect completions by work request id.
+//
+// Limits: one QP per thread per node (lane 0 only); the Fenced flag is not
+// passed to the device (an RC QP completes in order, and a blocking verb waits
+// for the thread's earlier posted ones); no allocation while threads run (lay
+// memory out in the constructor); one process for all nodes (no launcher of
+// one process per node yet).
 package hwrun

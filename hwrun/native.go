@@ -18,6 +18,12 @@ type request struct {
 	buf   []uint64 // RReadN
 	reply chan uint64
 	err   error // misuse found by the NIC
+
+	// posted verbs (rdma.Async)
+	post   bool
+	local  rdma.Ptr // READ: destination; WRITE: source
+	words  int
+	inline bool // WRITE of the value a
 }
 
 // nic is one node's NIC on the native backend: a goroutine that carries out
@@ -43,7 +49,11 @@ func (n *nic) wait() {
 
 func (n *nic) serve() {
 	for r := range n.in {
-		r.reply <- n.do(r)
+		if r.post {
+			r.reply <- n.doPosted(r)
+		} else {
+			r.reply <- n.do(r)
+		}
 	}
 }
 
@@ -124,6 +134,10 @@ type thread struct {
 	progress *atomic.Int64
 	fail     func(property, msg string)
 
+	// posted verbs (rdma.Async)
+	posts   []*posted
+	nextReq rdma.Req
+
 	// timing of the current operation and the records so far
 	opName   string
 	opArg    uint64
@@ -178,8 +192,18 @@ func (t *thread) verb(kind rdma.Op, p rdma.Ptr, a, b uint64, buf []uint64) uint6
 		t.fail("misuse", fmt.Sprintf("t%d: %v on %s: no such node", t.id, kind, p))
 		panic(stopThread{})
 	}
+	// A blocking verb completes after the thread's earlier posted ones to
+	// the same node (one RC QP): let those finish first.
+	if ap, ok := t.verbs.(asyncPath); ok {
+		for pend := t.pendingTo(n); len(pend) > 0; pend = t.pendingTo(n) {
+			if err := ap.progress(t, pend, true); err != nil {
+				t.fail("misuse", fmt.Sprintf("t%d: %v", t.id, err))
+				panic(stopThread{})
+			}
+		}
+	}
 	r := &t.req
-	r.kind, r.addr, r.a, r.b, r.buf, r.err = kind, p, a, b, buf, nil
+	r.kind, r.addr, r.a, r.b, r.buf, r.err, r.post = kind, p, a, b, buf, nil, false
 	v := t.verbs.do(r, n)
 	if r.err != nil {
 		t.fail("misuse", fmt.Sprintf("t%d: %v", t.id, r.err))

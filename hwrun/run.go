@@ -206,7 +206,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	paths := make([]verbPath, len(mem.threads))
 	if cl != nil {
 		for id, in := range mem.threads {
-			scratch := mem.Alloc(in.Node, scratchWords, fmt.Sprintf("scratch.%s", names[id]))
+			scratch := mem.Alloc(in.Node, scratchWords+asyncSlots, fmt.Sprintf("scratch.%s", names[id]))
 			if mem.err != nil {
 				return nil, mem.err
 			}

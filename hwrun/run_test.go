@@ -2,6 +2,7 @@ package hwrun_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,60 @@ func TestEveryLockNative(t *testing.T) {
 		if f := res.Finding; f != nil && (f.Property == "panic" || f.Property == "misuse" || a.ExpectSafe) {
 			t.Errorf("%s: %v", a.Name, f)
 		}
+	}
+}
+
+// TestPostedVerbsNative: the native backend's threads post verbs (rdma.Async):
+// a 2-word WRITE from a local buffer, an inline WRITE, a READ into a local
+// buffer, CAS and FAA with their old values from Wait, completions from Poll
+// in posting order, and a blocking verb after posted ones.
+func TestPostedVerbsNative(t *testing.T) {
+	checkPostedVerbs(t, hwrun.Config{Nodes: 2, Threads: []int{1, 0}, Ops: 1})
+}
+
+// checkPostedVerbs runs the posted-verbs program on cfg's backend.
+func checkPostedVerbs(t *testing.T, cfg hwrun.Config) {
+	type words struct{ remote, local rdma.Ptr }
+	var got []uint64
+	obj := workload.Object[words]{
+		New: func(s workload.Setup) (words, error) {
+			return words{remote: s.Alloc(1, 4, "r"), local: s.Alloc(0, 4, "l")}, nil
+		},
+		Thread: func(t *workload.Thread, w words, ops int) {
+			if !t.CanPost() {
+				panic("the native backend's thread cannot post")
+			}
+			q := rdma.QP{Node: 1}
+			t.Store(w.local, 7)
+			t.Store(w.local.Add(1), 8)
+			h1 := t.PostWrite(q, w.remote, w.local, 2, 0)
+			h2 := t.PostWriteValue(q, w.remote.Add(2), 9, 0)
+			h3 := t.PostCAS(q, w.remote, 7, 70, rdma.Fenced)
+			h4 := t.PostFAA(q, w.remote.Add(1), 1, 0)
+			var polled []uint64
+			for len(polled) < 4 {
+				if r, ok := t.Poll(q); ok {
+					polled = append(polled, uint64(r))
+				} else {
+					t.Pause()
+				}
+			}
+			got = append(got, polled...)
+			got = append(got, t.Wait(h3), t.Wait(h4), t.Wait(h1), t.Wait(h2))
+			h5 := t.PostRead(q, w.local.Add(2), w.remote, 3, 0)
+			t.Wait(h5)
+			got = append(got, t.Load(w.local.Add(2)), t.Load(w.local.Add(3)), t.RRead(w.remote.Add(2)))
+		},
+	}
+	res, err := hwrun.Run(cfg, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Finding != nil {
+		t.Fatal(res.Finding)
+	}
+	want := []uint64{1, 2, 3, 4, 7, 8, 0, 0, 70, 9, 9}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v (polled handles, CAS and FAA old values, READ results)", got, want)
 	}
 }

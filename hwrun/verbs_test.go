@@ -49,6 +49,13 @@ func TestVerbsSafeLocks(t *testing.T) {
 	}
 }
 
+// TestVerbsPosted: posted verbs (rdma.Async) over real QPs: post, poll in
+// posting order, wait for atomics' old values, a blocking verb after them.
+func TestVerbsPosted(t *testing.T) {
+	devs := verbsDevices(t)
+	checkPostedVerbs(t, hwrun.Config{Backend: hwrun.Verbs, Devices: devs, Nodes: 2, Threads: []int{1, 0}, Ops: 1, Timeout: 20 * time.Second})
+}
+
 // TestVerbsNaiveLocks: the naive locks on real verbs, in rounds of one short
 // trial each, until a round shows a violation or the time budget runs out
 // (RDMASIM_VERBS_BUDGET seconds, default 60; at most 40 rounds). Every trial

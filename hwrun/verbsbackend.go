@@ -121,6 +121,7 @@ func (c *cluster) Close() error {
 
 // qpVerbs carries one thread's blocking verbs over its QPs.
 type qpVerbs struct {
+	wrid    uint64      // the last posted work request's id
 	qps     []*verbs.QP // by target node
 	local   *verbs.Arena
 	scratch uint64 // byte offset of the thread's buffer in local
@@ -160,4 +161,17 @@ func (v *qpVerbs) do(r *request, target int) uint64 {
 		r.err = fmt.Errorf("%v(%s): %v", r.kind, r.addr, err)
 	}
 	return old
+}
+
+// verbsOp is the verbs package's name of a one-sided verb.
+func verbsOp(k rdma.Op) verbs.Op {
+	switch k {
+	case rdma.OpRRead, rdma.OpRReadN:
+		return verbs.OpRead
+	case rdma.OpRWrite:
+		return verbs.OpWrite
+	case rdma.OpRCAS:
+		return verbs.OpCAS
+	}
+	return verbs.OpFAA
 }
