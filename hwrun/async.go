@@ -3,6 +3,7 @@ package hwrun
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/rdmasim/rdmasim/rdma"
 )
@@ -218,6 +219,9 @@ func (n *nic) doPosted(r *request) uint64 {
 
 const asyncSlots = 16
 
+// completionTimeout bounds the wait for one posted request's completion.
+const completionTimeout = 10 * time.Second
+
 func (v *qpVerbs) start(t *thread, p *posted, kind rdma.Op, remote, local rdma.Ptr, words int, inline bool, a, b uint64) error {
 	q, rem := v.qps[p.target], v.remotes[p.target]
 	v.wrid++
@@ -245,6 +249,7 @@ func (v *qpVerbs) progress(t *thread, pending []*posted, block bool) error {
 		return nil
 	}
 	q := v.qps[pending[0].target]
+	deadline := time.Now().Add(completionTimeout)
 	for {
 		cs, err := q.Poll(16)
 		if err != nil {
@@ -268,6 +273,9 @@ func (v *qpVerbs) progress(t *thread, pending []*posted, block bool) error {
 		}
 		if t.stop.Load() {
 			panic(stopThread{})
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no completion of work request %d within %v", pending[0].wrid, completionTimeout)
 		}
 	}
 }

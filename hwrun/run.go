@@ -201,6 +201,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	run := workload.NewRun(prog, len(mem.threads), workload.Options{Names: names, Label: mem.Label,
 		History: lin, GlobalAtomics: scope == "glob", Concurrent: true})
 
+	stopNICs := func() {}
 	// The verb paths: NIC goroutines, or every thread's QPs (with its
 	// scratch buffer in its node's registered memory), all set up now.
 	paths := make([]verbPath, len(mem.threads))
@@ -218,15 +219,24 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 		}
 	} else {
 		nics := make(nativeVerbs, cfg.Nodes)
+		var nicsDone sync.WaitGroup
 		for n := range nics {
 			nics[n] = &nic{mem: mem, global: cfg.GlobalAtomics, gap: cfg.AtomicGap, in: make(chan *request)}
-			go nics[n].serve()
+			nicsDone.Go(nics[n].serve)
 		}
-		defer func() {
-			for _, n := range nics {
-				close(n.in)
-			}
-		}()
+		// stopNICs lets the NICs finish what they were handed (a posted
+		// request nobody waits for) and stop, before memory is judged and
+		// unmapped.
+		var once sync.Once
+		stopNICs = func() {
+			once.Do(func() {
+				for _, n := range nics {
+					close(n.in)
+				}
+				nicsDone.Wait()
+			})
+		}
+		defer stopNICs()
 		for id := range paths {
 			paths[id] = nics
 		}
@@ -293,6 +303,21 @@ wait:
 		}
 	}
 	res.DataPath = time.Since(epoch)
+	stopNICs()
+	if cl != nil && !res.Hung {
+		// Posted requests nobody waited for (an unsignaled release) must land
+		// before memory is judged.
+		for _, t := range threads {
+			for target := range cfg.Nodes {
+				for pend := t.pendingTo(target); len(pend) > 0; pend = t.pendingTo(target) {
+					if err := t.verbs.(asyncPath).progress(t, pend, true); err != nil {
+						fail("misuse", fmt.Sprintf("%s: completing its posted requests: %v", names[t.id], err))
+						break
+					}
+				}
+			}
+		}
+	}
 
 	for _, t := range threads {
 		res.Ops = append(res.Ops, t.records...)
