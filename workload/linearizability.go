@@ -7,14 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"os"
-	"path/filepath"
+	"io"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/rdmasim/rdmasim/traces"
 )
 
 // LinVerdict is the outcome of a linearizability check.
@@ -201,42 +202,22 @@ func CheckLinearizability(h []Op, spec *Spec, o LinOptions) LinResult {
 // caller's context (the algorithm, configuration and replay file, say), the
 // verdict and, when the history is illegal, the operations that could not be
 // linearized and why.
-func (r LinResult) WriteHTML(path, context string) (err error) {
+func (r LinResult) WriteHTML(path, context string) error {
 	if r.vis == nil {
 		return errors.New("linearizability: no checked history to visualise")
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
 	var page bytes.Buffer
 	bw := bufio.NewWriter(&page)
-	if err = r.vis.visualize(bw); err != nil {
+	if err := r.vis.visualize(bw); err != nil {
 		return err
 	}
-	if err = bw.Flush(); err != nil {
+	if err := bw.Flush(); err != nil {
 		return err
 	}
-	w := bufio.NewWriter(f)
-	if _, err = w.Write(r.withHeader(page.Bytes(), context)); err != nil {
+	return traces.WriteFile(path, func(w io.Writer) error {
+		_, err := w.Write(r.withHeader(page.Bytes(), context))
 		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }
 
 // withHeader puts rdmasim's title and header into porcupine's page.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +14,7 @@ import (
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/hwrun"
 	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/traces"
 	"github.com/rdmasim/rdmasim/workload"
 )
 
@@ -165,7 +165,7 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		}
 		if *csvPath != "" && r.lastResult != nil {
 			path := csvName(*csvPath, a.Name, len(selected))
-			if err := writeFileAtomic(path, r.lastResult.WriteCSV); err != nil {
+			if err := traces.WriteFile(path, r.lastResult.WriteCSV); err != nil {
 				return fmt.Errorf("hw run: --csv %s: %v", *csvPath, err)
 			}
 		}
@@ -304,26 +304,4 @@ func csvName(path, alg string, n int) string {
 	}
 	ext := filepath.Ext(path)
 	return strings.TrimSuffix(path, ext) + "-" + alg + ext
-}
-
-// writeFileAtomic writes path through a temporary file in the same directory
-// and a rename, so that path is never left half-written.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
