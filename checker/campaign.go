@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -368,4 +369,25 @@ func addWarnings(have, ws []workload.Finding) []workload.Finding {
 		}
 	}
 	return have
+}
+
+// SavedRun reads back what ReplayFile wrote: the configuration the decisions
+// replay under (decoded strictly and validated) and the decisions, ready for
+// Run with Saved or for Replay. The algorithm and its options are the
+// caller's to decode (rf.Algorithm, rf.Options).
+func SavedRun(rf *traces.Replay) (Config, Saved, error) {
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(rf.Config))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, Saved{}, fmt.Errorf("config: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, Saved{}, fmt.Errorf("config: %v", err)
+	}
+	s := Saved{Decisions: make([]sim.Decision, len(rf.Decisions))}
+	for i, d := range rf.Decisions {
+		s.Decisions[i] = sim.Decision{Pick: d.Pick, Of: d.Of}
+	}
+	return cfg, s, nil
 }

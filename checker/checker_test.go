@@ -107,15 +107,11 @@ func replayFromFile(t *testing.T, cfg checker.Config, lock checker.LockFactory, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg2 checker.Config
-	if err := json.Unmarshal(back.Config, &cfg2); err != nil {
+	cfg2, saved, err := checker.SavedRun(back)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var dec []sim.Decision
-	for _, d := range back.Decisions {
-		dec = append(dec, sim.Decision{Pick: d.Pick, Of: d.Of})
-	}
-	ex, err := checker.Replay(cfg2, checker.Lock(lock), dec)
+	ex, err := checker.Replay(cfg2, checker.Lock(lock), saved.Decisions)
 	if err != nil {
 		t.Fatalf("replay: %v", err)
 	}

@@ -142,10 +142,11 @@ func TestHOCLCASWriteback(t *testing.T) {
 	if back.Algorithm != "hocl" || !cfg.FailedCASWritesBack {
 		t.Fatalf("replay of %s, cas-writeback %v", back.Algorithm, cfg.FailedCASWritesBack)
 	}
-	var dec []sim.Decision
-	for _, d := range back.Decisions {
-		dec = append(dec, sim.Decision{Pick: d.Pick, Of: d.Of})
+	_, saved, err := checker.SavedRun(back)
+	if err != nil {
+		t.Fatal(err)
 	}
+	dec := saved.Decisions
 	lock := lockOf(t, "hocl", algorithms.Options{})
 	ex, err := checker.Replay(cfg, checker.Lock(lock), dec)
 	if err != nil {

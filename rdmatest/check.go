@@ -15,7 +15,6 @@ import (
 	"unicode"
 
 	"github.com/rdmasim/rdmasim/checker"
-	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 	"github.com/rdmasim/rdmasim/workload"
 )
@@ -253,9 +252,9 @@ func replaySaved(t testing.TB, w workload.Workload, cfg checker.Config, s settin
 			}
 			continue
 		}
-		var saved checker.Config
-		if err := json.Unmarshal(rf.Config, &saved); err != nil {
-			t.Fatalf("rdmasim: %s: config: %v", path, err)
+		saved, replay, err := checker.SavedRun(rf)
+		if err != nil {
+			t.Fatalf("rdmasim: %s: %v", path, err)
 			return true
 		}
 		if got, _ := json.Marshal(saved); string(got) != string(want) {
@@ -266,11 +265,7 @@ func replaySaved(t testing.TB, w workload.Workload, cfg checker.Config, s settin
 			t.Logf("rdmasim: skipping %s: saved under %s, the test runs %s", path, saved, cfg)
 			continue
 		}
-		decisions := make([]sim.Decision, len(rf.Decisions))
-		for i, d := range rf.Decisions {
-			decisions[i] = sim.Decision{Pick: d.Pick, Of: d.Of}
-		}
-		res, err := checker.Run(cfg, w, checker.Saved{Decisions: decisions}, checker.Options{})
+		res, err := checker.Run(cfg, w, replay, checker.Options{})
 		if err != nil {
 			if explicit {
 				t.Fatalf("rdmasim: %s does not replay: %v", path, err)

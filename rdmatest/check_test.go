@@ -1,7 +1,6 @@
 package rdmatest_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"github.com/rdmasim/rdmasim/checker"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/rdmatest"
-	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 )
 
@@ -140,15 +138,11 @@ func TestCheckFailsOnABrokenLock(t *testing.T) {
 	if r.Algorithm != "custom:TestUser/hca" || r.Property != checker.MutualExclusion {
 		t.Errorf("replay file names %q, %q", r.Algorithm, r.Property)
 	}
-	var cfg2 checker.Config
-	if err := json.Unmarshal(r.Config, &cfg2); err != nil {
+	cfg2, saved, err := checker.SavedRun(r)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var dec []sim.Decision
-	for _, d := range r.Decisions {
-		dec = append(dec, sim.Decision{Pick: d.Pick, Of: d.Of})
-	}
-	ex, err := checker.Replay(cfg2, checker.Lock(lock), dec)
+	ex, err := checker.Replay(cfg2, checker.Lock(lock), saved.Decisions)
 	if err != nil {
 		t.Fatal(err)
 	}

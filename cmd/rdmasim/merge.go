@@ -16,7 +16,6 @@ import (
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
-	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 )
 
@@ -460,12 +459,9 @@ func replayForTrace(path string) (checker.Execution, error) {
 	if err != nil {
 		return checker.Execution{}, fmt.Errorf("%s: %v", path, err)
 	}
-	var cfg checker.Config
-	if err := json.Unmarshal(rf.Config, &cfg); err != nil {
-		return checker.Execution{}, fmt.Errorf("%s: config: %v", path, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return checker.Execution{}, fmt.Errorf("%s: config: %v", path, err)
+	cfg, saved, err := checker.SavedRun(rf)
+	if err != nil {
+		return checker.Execution{}, fmt.Errorf("%s: %v", path, err)
 	}
 	var opts algOptions
 	if len(rf.Options) > 0 {
@@ -473,11 +469,7 @@ func replayForTrace(path string) (checker.Execution, error) {
 			return checker.Execution{}, fmt.Errorf("%s: options: %v", path, err)
 		}
 	}
-	decisions := make([]sim.Decision, len(rf.Decisions))
-	for i, d := range rf.Decisions {
-		decisions[i] = sim.Decision{Pick: d.Pick, Of: d.Of}
-	}
-	ex, err := checker.Replay(cfg, factory(a, opts), decisions)
+	ex, err := checker.Replay(cfg, factory(a, opts), saved.Decisions)
 	if err != nil {
 		return checker.Execution{}, fmt.Errorf("%s: %v", path, err)
 	}

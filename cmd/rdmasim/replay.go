@@ -14,7 +14,6 @@ import (
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
-	"github.com/rdmasim/rdmasim/sim"
 	"github.com/rdmasim/rdmasim/traces"
 )
 
@@ -63,12 +62,9 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("replay: %s: %v", path, err)
 	}
-	var cfg checker.Config
-	if err := strictJSON(rf.Config, &cfg); err != nil {
-		return usagef("replay: %s: config: %v", path, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return usagef("replay: %s: config: %v", path, err)
+	cfg, saved, err := checker.SavedRun(rf)
+	if err != nil {
+		return usagef("replay: %s: %v", path, err)
 	}
 	var opts algOptions
 	if len(rf.Options) > 0 {
@@ -76,10 +72,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) error {
 			return usagef("replay: %s: options: %v", path, err)
 		}
 	}
-	decisions := make([]sim.Decision, len(rf.Decisions))
-	for i, d := range rf.Decisions {
-		decisions[i] = sim.Decision{Pick: d.Pick, Of: d.Of}
-	}
+	decisions := saved.Decisions
 	fmt.Fprintf(stdout, "%s on %s\nsaved finding: %s: %s\n", rf.Algorithm, cfg, rf.Property, rf.Message)
 	ex, err := checker.Replay(cfg, factory(a, opts), decisions)
 	if err != nil {
