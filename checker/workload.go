@@ -102,13 +102,10 @@ func (c Config) ThreadCounts() []int { return workload.ThreadCounts(c.Nodes, c.T
 
 // Validate reports the first problem with c.
 func (c Config) Validate() error {
+	if err := workload.ValidateShape(c.Nodes, c.Threads, c.Home, 64); err != nil {
+		return err
+	}
 	switch {
-	case c.Nodes < 1 || c.Nodes > 64:
-		return fmt.Errorf("nodes = %d: want 1 … 64", c.Nodes)
-	case len(c.Threads) != 1 && len(c.Threads) != c.Nodes:
-		return fmt.Errorf("threads: %d counts given for %d nodes (give one count, or one per node)", len(c.Threads), c.Nodes)
-	case c.Home < 0 || c.Home >= c.Nodes:
-		return fmt.Errorf("home = %d: want a node 0 … %d", c.Home, c.Nodes-1)
 	case c.Acquires < 1 || c.Acquires > 1000:
 		return fmt.Errorf("acquires = %d: want 1 … 1000", c.Acquires)
 	case c.BypassBound < 0:
@@ -116,16 +113,7 @@ func (c Config) Validate() error {
 	case c.StepBound < 0:
 		return fmt.Errorf("step bound = %d: want ≥ 0 (0 is the default, %d)", c.StepBound, DefaultStepBound)
 	}
-	total := 0
-	for i, n := range c.Threads {
-		if n < 0 || n > 64 {
-			return fmt.Errorf("threads: %d on node %d: want 0 … 64", n, i)
-		}
-		total += n
-	}
-	if total = c.total(); total < 1 {
-		return fmt.Errorf("threads: no thread at all")
-	}
+	total := c.total()
 	if _, err := nicmodel.ParseScope(c.scopeName()); err != nil {
 		return err
 	}

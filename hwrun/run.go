@@ -64,12 +64,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("backend %q: want native or verbs", c.Backend)
 	case c.Backend == Verbs && (c.GlobalAtomics || c.AtomicGap != 0):
 		return errors.New("global atomics and the atomic gap are the native backend's: a verbs device has its own atomic_cap")
-	case c.Nodes < 1 || c.Nodes > 64:
-		return fmt.Errorf("nodes = %d: want 1 … 64", c.Nodes)
-	case len(c.Threads) != 1 && len(c.Threads) != c.Nodes:
-		return fmt.Errorf("threads: %d counts given for %d nodes (give one count, or one per node)", len(c.Threads), c.Nodes)
-	case c.Home < 0 || c.Home >= c.Nodes:
-		return fmt.Errorf("home = %d: want a node 0 … %d", c.Home, c.Nodes-1)
 	case c.Ops < 1:
 		return fmt.Errorf("ops = %d: want ≥ 1", c.Ops)
 	case c.WordsPerNode < 0:
@@ -79,17 +73,7 @@ func (c Config) Validate() error {
 	case c.Timeout < 0:
 		return fmt.Errorf("timeout %v: want ≥ 0 (0: 30 s)", c.Timeout)
 	}
-	total := 0
-	for n, k := range c.threadCounts() {
-		if k < 0 || k > 256 {
-			return fmt.Errorf("threads: %d on node %d: want 0 … 256", k, n)
-		}
-		total += k
-	}
-	if total < 1 {
-		return errors.New("threads: no thread at all")
-	}
-	return nil
+	return workload.ValidateShape(c.Nodes, c.Threads, c.Home, 256)
 }
 
 // OpRecord is one operation a thread performed: who, where, which operation,

@@ -130,3 +130,28 @@ func ThreadCounts(nodes int, threads []int) []int {
 	}
 	return threads
 }
+
+// ValidateShape reports the first problem with a run's shape: 1 … 64 nodes,
+// thread counts given once or per node, each 0 … maxPerNode and at least one
+// thread in all, and a home node that exists.
+func ValidateShape(nodes int, threads []int, home, maxPerNode int) error {
+	switch {
+	case nodes < 1 || nodes > 64:
+		return fmt.Errorf("nodes = %d: want 1 … 64", nodes)
+	case len(threads) != 1 && len(threads) != nodes:
+		return fmt.Errorf("threads: %d counts given for %d nodes (give one count, or one per node)", len(threads), nodes)
+	case home < 0 || home >= nodes:
+		return fmt.Errorf("home = %d: want a node 0 … %d", home, nodes-1)
+	}
+	total := 0
+	for n, k := range ThreadCounts(nodes, threads) {
+		if k < 0 || k > maxPerNode {
+			return fmt.Errorf("threads: %d on node %d: want 0 … %d", k, n, maxPerNode)
+		}
+		total += k
+	}
+	if total < 1 {
+		return fmt.Errorf("threads: no thread at all")
+	}
+	return nil
+}
