@@ -58,15 +58,6 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(io.Discard)
 	var (
 		algs        = fs.String("alg", "spin,spin-naive,mcs,mcs-naive,ticket-naive,alock", "algorithms, comma-separated, or all")
-		backend     = fs.String("backend", "native", "hardware backend: native or verbs")
-		devices     = fs.String("devices", "", "verbs: the devices to use, comma-separated (default: all)")
-		nodes       = fs.Int("nodes", 2, "number of nodes")
-		threads     = fs.String("threads", "2,2", "threads per node: one count for every node, or one per node")
-		home        = fs.Int("home", 0, "the node that holds the lock")
-		acquires    = fs.Int("acquires", 20000, "hardware: critical sections per thread")
-		trials      = fs.Int("trials", 5, "hardware: runs per algorithm")
-		timeout     = fs.Duration("timeout", 10*time.Second, "hardware: a run in which no operation completes for this long is hung")
-		global      = fs.Bool("global-atomics", false, "native: NIC atomics as one hardware atomic (IBV_ATOMIC_GLOB)")
 		simAcquires = fs.Int("sim-acquires", 2, "simulator: critical sections per thread")
 		schedules   = fs.Int("schedules", 20000, "simulator: random schedules")
 		seed        = fs.Uint64("seed", 1, "simulator: campaign seed")
@@ -74,6 +65,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		nicWrites   = fs.String("nic-writes", "interleave", "simulator: interleave or excluded")
 		format      = fs.String("format", "text", "text or json")
 	)
+	hwf := addHWFlags(fs, hwDefaults{threads: "2,2", acquires: 20000, trials: 5, timeout: 10 * time.Second, acquiresHelpPrefix: "hardware: "})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, compareUsage)
@@ -88,23 +80,14 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: unexpected argument %q (flags only)", fs.Arg(0))
 	case *format != "text" && *format != "json":
 		return usagef("compare: --format %q: want text or json", *format)
-	case *trials < 1 || *schedules < 1 || *acquires < 1 || *simAcquires < 1:
-		return usagef("compare: --trials, --schedules, --acquires and --sim-acquires must be ≥ 1")
+	case *schedules < 1 || *simAcquires < 1:
+		return usagef("compare: --schedules and --sim-acquires must be ≥ 1")
 	case *nicWrites != "interleave" && *nicWrites != "excluded":
 		return usagef("compare: --nic-writes %q: want interleave or excluded", *nicWrites)
 	}
-	counts, err := parseInts(*threads)
+	hw, err := hwf.config("compare")
 	if err != nil {
-		return usagef("compare: --threads %q: %v", *threads, err)
-	}
-	var devs []string
-	if *devices != "" {
-		devs = strings.Split(*devices, ",")
-	}
-	hw := hwrun.Config{Backend: *backend, Devices: devs, Nodes: *nodes, Threads: counts, Home: *home, Ops: *acquires,
-		GlobalAtomics: *global, Timeout: *timeout}
-	if err := hw.Validate(); err != nil {
-		return usagef("compare: %v", err)
+		return err
 	}
 	selected, err := selectAlgorithms(*algs)
 	if err != nil {
@@ -112,7 +95,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	var rows []compareRow
 	for _, a := range selected {
-		h, err := hwOne(a, algOptions{}, hw, *trials, nil)
+		h, err := hwOne(a, algOptions{}, hw, hwf.trials, nil)
 		if err != nil {
 			return usagef("compare %s: hardware: %v", a.Name, err)
 		}
@@ -121,7 +104,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		for k, n := range h.Kinds {
 			row.Hardware[k] = n
 		}
-		sim := checker.Config{Nodes: *nodes, Threads: counts, Home: *home, Acquires: *simAcquires, Scope: h.AtomicScope,
+		sim := checker.Config{Nodes: hw.Nodes, Threads: hw.Threads, Home: hw.Home, Acquires: *simAcquires, Scope: h.AtomicScope,
 			FailedCASWritesBack: *writeBack}
 		if *nicWrites != "interleave" {
 			sim.Knobs = map[string]string{"nic-writes": *nicWrites}
@@ -148,7 +131,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		printCompare(stdout, rows, *backend)
+		printCompare(stdout, rows, hw.Backend)
 	}
 	for _, r := range rows {
 		if !r.Agree {

@@ -76,27 +76,17 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hw run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		algs      = fs.String("alg", "spin,mcs,alock", "algorithms to run, comma-separated, or all")
-		backend   = fs.String("backend", "native", "backend: native (NIC goroutines), or verbs (libibverbs devices; a binary built with -tags rdma)")
-		devices   = fs.String("devices", "", "verbs: the devices to use, comma-separated (default: all); node n uses device n mod count")
-		nodes     = fs.Int("nodes", 2, "number of nodes")
-		threads   = fs.String("threads", "", "threads per node: one count for every node, or a count per node (default: 1 on the home node, 2 elsewhere)")
-		home      = fs.Int("home", 0, "the node that holds the lock")
-		acquires  = fs.Int("acquires", 1000, "critical sections per thread")
-		trials    = fs.Int("trials", 1, "runs per algorithm")
-		global    = fs.Bool("global-atomics", false, "NIC atomics as one hardware atomic (IBV_ATOMIC_GLOB) instead of a load and a store")
-		gap       = fs.Duration("atomic-gap", 0, "how long a NIC atomic waits between its load and its store (a real NIC's PCIe read: ≈ 500ns)")
-		timeout   = fs.Duration("timeout", 30*time.Second, "a trial in which no operation completes for this long is stopped and reported as hung")
-		linz      = fs.Bool("linearizability", true, "check every trial's history with porcupine")
-		format    = fs.String("format", "text", "output format: text or json")
-		csvPath   = fs.String("csv", "", "write the per-operation records of each algorithm's last trial to this file (one file per algorithm: NAME is inserted before the extension)")
-		keys      = fs.Int("keys", 0, "run the lock table instead of the counter under one lock: this many keys (locks) in contiguous per-node ranges")
-		localP    = fs.Float64("local", 0.9, "lock table: share of operations on the requester's own node (p_local)")
-		zipf      = fs.Float64("zipf", 0, "lock table: Zipf exponent (> 1) of the key choice within a node's range (0: uniform)")
-		budgetL   = fs.Int("budget-local", 0, "ALock local cohort budget (0: the algorithm's default)")
-		budgetR   = fs.Int("budget-remote", 0, "ALock remote cohort budget (0: the algorithm's default)")
-		threadsOK bool
+		algs    = fs.String("alg", "spin,mcs,alock", "algorithms to run, comma-separated, or all")
+		linz    = fs.Bool("linearizability", true, "check every trial's history with porcupine")
+		format  = fs.String("format", "text", "output format: text or json")
+		csvPath = fs.String("csv", "", "write the per-operation records of each algorithm's last trial to this file (one file per algorithm: NAME is inserted before the extension)")
+		keys    = fs.Int("keys", 0, "run the lock table instead of the counter under one lock: this many keys (locks) in contiguous per-node ranges")
+		localP  = fs.Float64("local", 0.9, "lock table: share of operations on the requester's own node (p_local)")
+		zipf    = fs.Float64("zipf", 0, "lock table: Zipf exponent (> 1) of the key choice within a node's range (0: uniform)")
+		budgetL = fs.Int("budget-local", 0, "ALock local cohort budget (0: the algorithm's default)")
+		budgetR = fs.Int("budget-remote", 0, "ALock remote cohort budget (0: the algorithm's default)")
 	)
+	hwf := addHWFlags(fs, hwDefaults{acquires: 1000, trials: 1, timeout: 30 * time.Second})
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, hwUsage)
@@ -106,20 +96,11 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		}
 		return usagef("hw run: %v (see rdmasim hw run --help)", err)
 	}
-	fs.Visit(func(f *flag.Flag) { threadsOK = threadsOK || f.Name == "threads" })
 	switch {
 	case fs.NArg() > 0:
 		return usagef("hw run: unexpected argument %q (flags only)", fs.Arg(0))
-	case *backend != hwrun.Native && *backend != hwrun.Verbs:
-		return usagef("hw run: --backend %q: want native or verbs", *backend)
 	case *format != "text" && *format != "json":
 		return usagef("hw run: --format %q: want text or json", *format)
-	case *trials < 1:
-		return usagef("hw run: --trials %d: want ≥ 1", *trials)
-	case *acquires < 1:
-		return usagef("hw run: --acquires %d: want ≥ 1", *acquires)
-	case *timeout <= 0:
-		return usagef("hw run: --timeout %v: want > 0", *timeout)
 	case *budgetL < 0 || *budgetR < 0:
 		return usagef("hw run: budgets must be ≥ 0")
 	case *keys < 0:
@@ -133,22 +114,11 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	if *keys > 0 {
 		table = &workload.LockTable{Keys: *keys, Local: *localP, ZipfS: *zipf, CriticalSection: true, Seed: 1}
 	}
-	counts := defaultThreads(*nodes, *home)
-	if threadsOK {
-		var err error
-		if counts, err = parseInts(*threads); err != nil {
-			return usagef("hw run: --threads %q: %v", *threads, err)
-		}
+	cfg, err := hwf.config("hw run")
+	if err != nil {
+		return err
 	}
-	var devs []string
-	if *devices != "" {
-		devs = strings.Split(*devices, ",")
-	}
-	cfg := hwrun.Config{Backend: *backend, Devices: devs, Nodes: *nodes, Threads: counts, Home: *home, Ops: *acquires, GlobalAtomics: *global, AtomicGap: *gap,
-		Timeout: *timeout, Linearizability: *linz}
-	if err := cfg.Validate(); err != nil {
-		return usagef("hw run: %v", err)
-	}
+	cfg.Linearizability = *linz
 	selected, err := selectAlgorithms(*algs)
 	if err != nil {
 		return usagef("hw run: %v", err)
@@ -156,7 +126,7 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	opts := algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}
 	var results []hwResult
 	for _, a := range selected {
-		r, err := hwOne(a, opts, cfg, *trials, table)
+		r, err := hwOne(a, opts, cfg, hwf.trials, table)
 		if err != nil {
 			if len(results) > 0 {
 				printHW(stdout, results) // what was measured is not thrown away
