@@ -433,3 +433,33 @@ func TestDecisiveDecision(t *testing.T) {
 		t.Errorf("decisive decision %q: want the host CAS or the NIC write of the RDMA CAS", chosen)
 	}
 }
+
+// checkSafeLock runs random and PCT campaigns of schedules schedules from seed
+// on every shape, and (not under the race detector) an exhaustive exploration
+// of 1 acquire of 1 host + 2 remote threads, which must complete; nothing may
+// break.
+func checkSafeLock(t *testing.T, lock checker.LockFactory, shapes []checker.Config, schedules int, seed uint64) {
+	t.Helper()
+	for _, cfg := range shapes {
+		for _, strategy := range []string{checker.StrategyRandom, checker.StrategyPCT} {
+			rep, err := checker.Campaign{Config: cfg, Workload: checker.Lock(lock), Strategy: strategy, Schedules: schedules, Seed: seed}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Shortest != nil {
+				t.Fatalf("%s %s: %v", cfg, strategy, rep.Shortest.Finding)
+			}
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Workload: checker.Lock(lock), Preemptions: -1}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Complete || rep.Shortest != nil {
+		t.Fatalf("dfs: complete %v after %d executions, finding %v", rep.Complete, rep.Executions, rep.Shortest)
+	}
+	t.Logf("dfs: %d executions", rep.Executions)
+}

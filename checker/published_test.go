@@ -19,32 +19,7 @@ func ascending(cfg checker.Config) checker.Config {
 // small configurations under random and PCT schedules, and DFS explores 1
 // acquire of 1 host + 2 remote threads completely.
 func TestShiftLock(t *testing.T) {
-	start := time.Now()
-	lock := lockOf(t, "shiftlock", algorithms.Options{})
-	for _, c := range []struct {
-		cfg      checker.Config
-		strategy string
-	}{{hostPlusTwoRemote(2), checker.StrategyRandom}, {hostPlusTwoRemote(2), checker.StrategyPCT}, {twoByTwo(2), checker.StrategyPCT}} {
-		rep, err := checker.Campaign{Config: c.cfg, Workload: checker.Lock(lock), Strategy: c.strategy,
-			Schedules: scale(20_000), Seed: 5}.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rep.Shortest != nil {
-			t.Fatalf("%s %s: %v", c.cfg, c.strategy, rep.Shortest.Finding)
-		}
-	}
-	if !raceEnabled {
-		rep, err := checker.Exploration{Config: hostPlusTwoRemote(1), Workload: checker.Lock(lock), Preemptions: -1}.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.Complete || rep.Shortest != nil {
-			t.Fatalf("dfs: complete %v after %d executions, finding %v", rep.Complete, rep.Executions, rep.Shortest)
-		}
-		t.Logf("dfs: %d executions", rep.Executions)
-	}
-	t.Logf("%v", time.Since(start))
+	checkSafeLock(t, lockOf(t, "shiftlock", algorithms.Options{}), []checker.Config{hostPlusTwoRemote(2), twoByTwo(2)}, scale(20_000), 5)
 }
 
 // TestFARLock: under the default knobs FARLock breaks — the remote Peterson
