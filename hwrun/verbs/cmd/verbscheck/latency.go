@@ -293,14 +293,9 @@ func runLatency(d0, d1 *verbs.Device) {
 	fmt.Printf("\n== latency: Go+cgo verbs.QP (blocking, 8 bytes, %s -> %s) vs perftest between the same devices\n", d0.Name(), d1.Name())
 	fmt.Printf("   EMULATOR TIMINGS: the ratio is functional evidence of the binding's overhead, NOT performance data\n")
 	fmt.Printf("   (%d rounds; per round and verb: perftest -n %d, then %d Go iterations after %d warm-up)\n", *latRounds, n, n, warm)
-	qa, qb := connect(d0, d1)
-	defer qa.Close()
-	defer qb.Close()
-	local := mustArena(d0, 4096)
-	defer local.Close()
-	remote := mustArena(d1, 4096)
-	defer remote.Close()
-	r := remote.Remote()
+	l := newLink(d0, d1)
+	defer l.Close()
+	qa, local, remote, r := l.qa, l.local, l.remote, l.r
 	atomic.StoreUint64(remote.Word(64), 0)
 	// Ping-pong WRITE: its own pair of QPs (the other pair's CQ stays quiet).
 	pa, pb := connect(d0, d1)

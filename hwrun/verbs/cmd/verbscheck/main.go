@@ -179,14 +179,9 @@ func main() {
 // functional checks READ, WRITE, CAS and FAA from a QP on init to memory on
 // target, through a pair of connected QPs.
 func functional(init, target *verbs.Device) {
-	qa, qb := connect(init, target)
-	defer qa.Close()
-	defer qb.Close()
-	local := mustArena(init, 4096)
-	defer local.Close()
-	remote := mustArena(target, 4096)
-	defer remote.Close()
-	r := remote.Remote()
+	l := newLink(init, target)
+	defer l.Close()
+	qa, local, remote, r := l.qa, l.local, l.remote, l.r
 	lw := local.Word(0)
 	rw := remote.Word(64)
 	t := time.Now()
@@ -257,6 +252,28 @@ func connect(a, b *verbs.Device) (*verbs.QP, *verbs.QP) {
 	return qa, qb
 }
 
+// link is a connected pair of QPs (init's and target's) with a 4 KiB arena on
+// each side: the set-up most checks start from.
+type link struct {
+	qa, qb        *verbs.QP
+	local, remote *verbs.Arena
+	r             verbs.Remote // remote's address, for posting
+}
+
+func newLink(init, target *verbs.Device) *link {
+	l := &link{local: mustArena(init, 4096), remote: mustArena(target, 4096)}
+	l.qa, l.qb = connect(init, target)
+	l.r = l.remote.Remote()
+	return l
+}
+
+func (l *link) Close() {
+	l.qa.Close()
+	l.qb.Close()
+	l.local.Close()
+	l.remote.Close()
+}
+
 func mustArena(d *verbs.Device, size int) *verbs.Arena {
 	a, err := d.NewArena(size)
 	if err != nil {
@@ -300,14 +317,9 @@ func hammer(w *uint64, stop *atomic.Bool, started chan<- struct{}, n *uint64, wg
 // yet, goes on up to -max-trials (a loss is a race: any one trial may miss it).
 func experiment(d0, d1 *verbs.Device, name string, op verbs.Op, expectLoss bool) losses {
 	defer pin(0)()
-	qa, qb := connect(d0, d1)
-	defer qa.Close()
-	defer qb.Close()
-	local := mustArena(d0, 4096)
-	defer local.Close()
-	remote := mustArena(d1, 4096)
-	defer remote.Close()
-	r := remote.Remote()
+	l := newLink(d0, d1)
+	defer l.Close()
+	qa, local, remote, r := l.qa, l.local, l.remote, l.r
 	w := remote.Word(64)
 	const never = 1 << 63
 	var res losses
