@@ -58,12 +58,9 @@ func twoByTwo(acquires int) checker.Config {
 // atomic's gap suffices to show; FARLock's needs a 2-word WRITE placed
 // backwards as well (TestFARLock).
 func TestNaiveLocksViolate(t *testing.T) {
-	for _, a := range algorithms.All() {
-		if a.ExpectSafe || !strings.Contains(a.Origin, "deliberately broken") {
-			continue
-		}
-		t.Run(a.Name, func(t *testing.T) {
-			lock := lockOf(t, a.Name, algorithms.Options{})
+	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
+		t.Run(name, func(t *testing.T) {
+			lock := lockOf(t, name, algorithms.Options{})
 			for _, strategy := range []string{checker.StrategyPCT, checker.StrategyRandom} {
 				rep, err := checker.Campaign{Config: checker.DefaultConfig(), Workload: checker.Lock(lock), Strategy: strategy,
 					Schedules: 5000, Seed: 1, MaxFindings: 20}.Run()
