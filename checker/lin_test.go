@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -281,4 +282,71 @@ func TestUnderKnobs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// uniqueResults is a monitor of a user's own: no two "inc" operations may
+// return the same value (a fetch-and-add hands out each value once). It also
+// counts the returns it saw, and at the end checks it saw every one.
+type uniqueResults struct {
+	seen    map[uint64]string
+	returns int
+	want    int
+}
+
+func (m *uniqueResults) Observe(r *workload.Run, ev *workload.Event) *workload.Finding {
+	if ev.Kind != workload.EvReturn || ev.Op.Name != "inc" {
+		return nil
+	}
+	m.returns++
+	if who, ok := m.seen[ev.Op.Result]; ok {
+		return &workload.Finding{Property: "unique results", Message: fmt.Sprintf("%s and %s both got %d", who, r.Name(ev.Thread), ev.Op.Result)}
+	}
+	m.seen[ev.Op.Result] = r.Name(ev.Thread)
+	return nil
+}
+
+func (m *uniqueResults) Finish(r *workload.Run) *workload.Finding {
+	if m.returns != m.want {
+		return &workload.Finding{Property: "unique results", Message: fmt.Sprintf("saw %d returns, want %d", m.returns, m.want)}
+	}
+	return nil
+}
+
+// TestUserMonitor: a workload's own monitor (Program.Monitors, through
+// Object.Monitors) sees the operations' returns and its finding is a
+// violation; its Finish runs at the end of a completed execution.
+func TestUserMonitor(t *testing.T) {
+	counter := func(readAdd bool) workload.Workload {
+		return workload.Object[rdma.Ptr]{
+			New: func(s workload.Setup) (rdma.Ptr, error) { return s.Alloc(s.Home(), 1, "counter"), nil },
+			Thread: func(t *workload.Thread, w rdma.Ptr, ops int) {
+				for range ops {
+					t.Do("inc", func() uint64 {
+						if !readAdd {
+							return t.RFAA(w, 1)
+						}
+						v := t.RRead(w)
+						t.RWrite(w, v+1)
+						return v
+					})
+				}
+			},
+			Monitors: func(rdma.Ptr) []workload.Monitor {
+				return []workload.Monitor{&uniqueResults{seen: map[uint64]string{}, want: 3 * 2}}
+			},
+		}
+	}
+	cfg := DefaultConfig()
+	res, err := Run(cfg, counter(false), Random{Schedules: 500, Seed: 1}, Options{})
+	if err != nil || res.Shortest != nil {
+		t.Fatalf("FAA counter: %v, %v", err, res.Shortest)
+	}
+	res, err = Run(cfg, counter(true), Random{Schedules: 500, Seed: 1}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Shortest == nil || res.Shortest.Finding.Property != "unique results" {
+		t.Fatalf("READ+WRITE counter: %v, want the monitor's finding", res.Shortest)
+	}
+	t.Log(res.Shortest.Finding.Message)
 }

@@ -23,7 +23,7 @@
 //     write or atomic in the same execution — under atomic scope hca the CPU can
 //     land between the NIC's read and write), and, through Program.Final and
 //     Program.Spec, lost updates and linearizability (porcupine). A user adds
-//     monitors of their own with Run.AddMonitor.
+//     monitors of their own through Program.Monitors.
 //
 // # Built-in workloads
 //

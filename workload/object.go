@@ -35,6 +35,9 @@ type Object[T any] struct {
 	Spec *Spec
 	// Final, if set, checks the object's memory once every thread finished.
 	Final func(obj T, peek func(p rdma.Ptr) uint64) *Finding
+	// Monitors, if set, makes monitors of the user's own for one execution
+	// (see Monitor).
+	Monitors func(obj T) []Monitor
 }
 
 // Build implements Workload.
@@ -55,6 +58,9 @@ func (o Object[T]) Build(s Setup) (*Program, error) {
 	p := &Program{Thread: func(t *Thread) { o.Thread(t, obj, ops) }, Spec: o.Spec}
 	if o.Final != nil {
 		p.Final = func(peek func(rdma.Ptr) uint64) *Finding { return o.Final(obj, peek) }
+	}
+	if o.Monitors != nil {
+		p.Monitors = o.Monitors(obj)
 	}
 	return p, nil
 }

@@ -129,7 +129,7 @@ func (r *Run) Reset(p *Program, n int, opts Options) {
 		r.mixed.words = make([]mixedWord, 0, 8)
 	}
 	r.mixed.words = r.mixed.words[:0]
-	r.extra = r.extra[:0]
+	r.extra = append(r.extra[:0], p.Monitors...)
 	r.returns, r.clock, r.first = 0, 0, nil
 	r.warnings = nil
 	r.hist = nil
@@ -137,9 +137,6 @@ func (r *Run) Reset(p *Program, n int, opts Options) {
 		r.hist = make([]Op, 0, 64)
 	}
 }
-
-// AddMonitor adds a monitor of the caller's own to the run.
-func (r *Run) AddMonitor(m Monitor) { r.extra = append(r.extra, m) }
 
 // Thread returns the thread the workload's code sees for thread id, running on
 // the backend's thread t.
@@ -171,9 +168,6 @@ func (r *Run) History() []Op { return r.hist }
 // MaxBypass is the most critical sections other threads entered while one
 // thread waited, from its doorway (or its last call) to its entry.
 func (r *Run) MaxBypass() int { return r.bypass.max }
-
-// Entries is how many critical sections were entered.
-func (r *Run) Entries() int { return r.bypass.entries }
 
 // Final runs the program's final check and the monitors' Finish, once every
 // thread has finished; peek reads memory. It returns the first violation.
@@ -291,6 +285,7 @@ type Thread struct {
 	failer failer
 	async  rdma.Async
 	timer  OpTimer
+	cur    Op // the operation called last, for the monitors' return events
 }
 
 // OpTimer is implemented by a backend's threads that time operations (the
@@ -348,6 +343,7 @@ func (t *Thread) call(name string, arg []uint64) OpRef {
 			ref.i = len(r.hist) - 1
 		}
 		if len(r.extra) > 0 {
+			t.cur = op
 			o := op
 			r.observe(&Event{Kind: EvCall, Thread: t.id, Op: &o})
 		}
@@ -383,9 +379,10 @@ func (t *Thread) ret(op OpRef, result []uint64) {
 		}
 	}
 	if len(r.extra) > 0 {
-		o := Op{Thread: t.id, Return: r.clock}
-		if h != nil {
-			o = *h
+		o := t.cur // the operation as called, whether or not a history is kept
+		o.Return = r.clock
+		if len(result) > 0 {
+			o.Result, o.HasResult = result[0], true
 		}
 		r.observe(&Event{Kind: EvReturn, Thread: t.id, Op: &o})
 	}

@@ -71,6 +71,9 @@ type Program struct {
 	// Spec, if set, is the sequential specification the history of operations
 	// must be linearizable to.
 	Spec *Spec
+	// Monitors are the workload's own monitors, besides the built-in ones:
+	// made by Build, so fresh for every execution.
+	Monitors []Monitor
 }
 
 // LockFactory builds a lock for one execution.
