@@ -129,26 +129,10 @@ func Run(cfg Config, w workload.Workload, s Strategy, o Options) (Result, error)
 		}
 	}
 	switch s := s.(type) {
-	case Random, PCT:
-		var r Random
-		depth := 0
-		if p, ok := s.(PCT); ok {
-			r, depth = p.Random, p.Depth
-			if depth == 0 {
-				depth = 3
-			}
-		} else {
-			r = s.(Random)
-		}
-		c := Campaign{Config: cfg, Workload: w, Strategy: s.Name(), Schedules: r.Schedules, FirstSchedule: r.FirstSchedule,
-			Seed: r.Seed, Depth: depth, MaxFindings: r.MaxFindings, Workers: r.Workers, NoShrink: r.NoShrink, Stop: o.Stop,
-			ProgressFindings: func(done, findings int) { progress(Progress{Done: done, Total: r.Schedules, Findings: findings}) }}
-		rep, err := c.Run()
-		if err != nil {
-			return Result{}, err
-		}
-		return Result{Strategy: s.Name(), Config: cfg, Executions: rep.Schedules, Steps: rep.Steps, Findings: rep.Findings, Kinds: rep.Kinds,
-			Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass, LinUnknown: rep.LinUnknown, Warnings: rep.Warnings, Interrupted: rep.Interrupted}, nil
+	case Random:
+		return runCampaign(cfg, w, s, StrategyRandom, 0, o, progress)
+	case PCT:
+		return runCampaign(cfg, w, s.Random, StrategyPCT, s.Depth, o, progress)
 	case DFS:
 		x := Exploration{Config: cfg, Workload: w, NoPOR: s.NoPOR, Preemptions: s.Preemptions, MaxExecutions: s.MaxExecutions, Stop: o.Stop,
 			ProgressFindings: func(executions, pruned, findings int) {
@@ -222,4 +206,18 @@ func ParseStrategy(name string, schedules int, seed uint64, depth, preemptions, 
 		return DFS{Preemptions: preemptions, MaxExecutions: maxExecutions}, nil
 	}
 	return nil, fmt.Errorf("unknown strategy %q (want random, pct or dfs)", name)
+}
+
+// runCampaign runs the random or PCT (depth > 0; 0 means 3) campaign of r.
+func runCampaign(cfg Config, w workload.Workload, r Random, strategy string, depth int, o Options, progress func(Progress)) (Result, error) {
+	c := Campaign{Config: cfg, Workload: w, Strategy: strategy, Schedules: r.Schedules, FirstSchedule: r.FirstSchedule,
+		Seed: r.Seed, Depth: depth, MaxFindings: r.MaxFindings, Workers: r.Workers, NoShrink: r.NoShrink, Stop: o.Stop,
+		ProgressFindings: func(done, findings int) { progress(Progress{Done: done, Total: r.Schedules, Findings: findings}) }}
+	rep, err := c.Run()
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Strategy: strategy, Config: cfg, Executions: rep.Schedules, Steps: rep.Steps, Findings: rep.Findings, Kinds: rep.Kinds,
+		Shortest: rep.Shortest, MaxBypass: rep.MaxBypass, Bypass: rep.Bypass, LinUnknown: rep.LinUnknown, Warnings: rep.Warnings,
+		Interrupted: rep.Interrupted}, nil
 }
