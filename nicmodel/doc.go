@@ -20,7 +20,11 @@
 // A blocking verb (rdma.Verbs) is posted fenced on lane 0 of the thread's QP to
 // the target and waited for: its events are the steps above, and the thread
 // resumes after the last one (or, if requests it posted earlier on that QP are
-// still in flight, when the last of them completes).
+// still in flight, when the last of them completes). It is a work request like a
+// posted one and goes through the same machine; three things differ, each to keep
+// the number of steps down: its events are steps of the thread (not of agents),
+// a READ's fetch hands the value to the thread at once (no local buffer to land
+// in), and its completion is no step of its own.
 //
 // # Posted verbs
 //

@@ -140,12 +140,11 @@ const MaxLanes = 64
 // inflight is a thread's own operation and how far its events have got.
 type inflight struct {
 	op      *sim.Op
-	active  bool   // the operation has events to fire
-	blocked uint8  // waiting without events of its own: blockFence, blockWait, blockCompletion
-	phase   uint8  // NIC atomic under ScopeHCA: phaseArrive, phaseRead or phaseWrite
-	readVal uint64 // NIC atomic: what its read saw
-	left    uint64 // RReadN: bit i set while word i is not read yet
-	req     *request
+	active  bool  // the operation has events to fire
+	blocked uint8 // waiting without events of its own: blockFence, blockWait, blockCompletion
+	// req is the request the operation is: a blocking verb's own request
+	// (the thread's reused one), or, in a Wait, the request waited for.
+	req *request
 }
 
 const (
@@ -170,6 +169,7 @@ type NIC struct {
 	agents []agentRef // by agent id - 2*nthreads: the word of a posted request
 	active []*request // posted requests not yet completed, in posting order over all threads
 	busy   int        // buffered stores and outstanding requests, over all threads
+	breqs  []*request // by thread: the request a blocking verb reuses
 }
 
 type queued struct {
@@ -205,10 +205,17 @@ type agentRef struct {
 	word int
 }
 
-// request is a posted work request.
+// request is a work request: a posted one, or a blocking verb, which is posted
+// fenced on lane 0 of the target node's QP and waited for. Both go through the
+// same events (requestOptions, fireEvent); a blocking verb's differ in three
+// ways only: they are steps of the thread itself (not of agents), a READ's
+// fetch delivers the value to the thread at once (there is no local buffer to
+// land in), and its completion is not a step of its own.
 type request struct {
 	owner    int32
-	agent    int32 // agent of word 0; word i is agent+i
+	agent    int32 // agent of word 0; word i is agent+i (a blocking verb: the owner, for every word)
+	blocking bool
+	op       rdma.Op // the Op of its options: a blocking verb's own kind, else kind (OpRReadN for a READ of several words)
 	id       rdma.Req
 	kind     rdma.Op // OpRRead (READ, any number of words), OpRWrite, OpRCAS, OpRFAA
 	qp       rdma.QP
@@ -225,6 +232,14 @@ type request struct {
 	left     int // words whose data is not done
 	complete bool
 	result   uint64
+}
+
+// eventThread is the Thread of the options of word w's events.
+func (r *request) eventThread(w int) int32 {
+	if r.blocking {
+		return r.agent
+	}
+	return r.agent + int32(w)
 }
 
 func (r *request) atomic() bool { return r.kind == rdma.OpRCAS || r.kind == rdma.OpRFAA }
@@ -502,16 +517,37 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		return true, nil
 	}
 	*f = inflight{op: op, active: true}
-	if op.Kind == rdma.OpRReadN {
-		f.left = 1<<uint(words) - 1
-		if words == 64 {
-			f.left = ^uint64(0)
-		}
-	}
-	if op.Kind.IsAtomic() && op.Kind.IsVerb() && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
-		f.phase = phaseArrive
+	if op.Kind.IsVerb() {
+		f.req = n.blockingRequest(id, op, words)
 	}
 	return false, nil
+}
+
+// blockingRequest makes th's reused request the blocking verb op: posted
+// fenced on lane 0 of the target node's QP, waited for.
+func (n *NIC) blockingRequest(th int, op *sim.Op, words int) *request {
+	for len(n.breqs) <= th {
+		n.breqs = append(n.breqs, &request{stage: make([]uint8, 0, MaxReadWords), vals: make([]uint64, 0, MaxReadWords)})
+	}
+	r := n.breqs[th]
+	kind := op.Kind
+	if kind == rdma.OpRReadN {
+		kind = rdma.OpRRead
+	}
+	*r = request{owner: int32(th), agent: int32(th), blocking: true, op: op.Kind, kind: kind,
+		qp: rdma.QPTo(op.Addr.Node()), fenced: true, remote: op.Addr, words: words, a: op.A, b: op.B,
+		left: words, stage: r.stage[:words], vals: r.vals[:words]}
+	clear(r.stage)
+	if kind == rdma.OpRWrite {
+		r.stage[0], r.vals[0] = 1, op.A // inline: no source to read
+	}
+	if n.cfg.CPU == CPUTSO && th < len(n.ts) {
+		r.doorbell = n.ts[th].stored
+	}
+	if r.atomic() && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
+		r.phase = phaseArrive
+	}
+	return r
 }
 
 // post puts a work request on one of th's QPs.
@@ -554,7 +590,7 @@ func (n *NIC) post(th *sim.Thread, op *sim.Op) error {
 		}
 	}
 	t := n.tstate(id)
-	r := &request{owner: int32(id), id: rdma.Req(len(t.reqs) + 1), kind: kind, qp: op.QP,
+	r := &request{owner: int32(id), id: rdma.Req(len(t.reqs) + 1), kind: kind, op: kind, qp: op.QP,
 		fenced: op.Flags&rdma.Fenced != 0, remote: op.Addr, local: op.Local, words: words,
 		a: op.A, b: op.B, left: words, stage: make([]uint8, words), vals: make([]uint64, words)}
 	if n.cfg.CPU == CPUTSO {
@@ -562,6 +598,9 @@ func (n *NIC) post(th *sim.Thread, op *sim.Op) error {
 	}
 	if kind == rdma.OpRWrite && op.Local == 0 {
 		r.stage[0], r.vals[0] = 1, op.A // inline: no source to read
+	}
+	if kind == rdma.OpRRead && words > 1 {
+		r.op = rdma.OpRReadN
 	}
 	if r.atomic() && n.cfg.Scope == ScopeHCA && n.cfg.Arbitration == ArbitrateFIFO {
 		r.phase = phaseArrive
@@ -707,28 +746,6 @@ func (n *NIC) qpBlocks(earlier []*request, fenced, atomic bool, acc int, p rdma.
 	return false
 }
 
-// verbReady reports whether an event of th's blocking verb (posted fenced on
-// lane 0 of the target node's QP) may fire: under TSO its doorbell must have
-// drained from the store buffer, and the earlier requests of its QP must not
-// hold it back.
-func (n *NIC) verbReady(th int, f *inflight, acc int, p rdma.Ptr) bool {
-	return n.busy == 0 || n.verbReadySlow(th, f, acc, p)
-}
-
-func (n *NIC) verbReadySlow(th int, f *inflight, acc int, p rdma.Ptr) bool {
-	if th >= len(n.ts) {
-		return true
-	}
-	if n.cfg.CPU == CPUTSO && len(n.ts[th].buf) > 0 {
-		return false
-	}
-	q := n.findQP(th, rdma.QPTo(f.op.Addr.Node()))
-	if q == nil || len(q.pending) == 0 {
-		return true
-	}
-	return !n.qpBlocks(q.pending, true, f.op.Kind.IsAtomic(), acc, p)
-}
-
 // Enabled implements sim.Model.
 func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 	for th := range n.flight {
@@ -744,38 +761,20 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 		case rdma.OpPoll:
 			o.Addr = cqAddr(th, op.QP)
 			dst = append(dst, o)
-		case rdma.OpRRead:
-			if n.verbReady(th, f, accFetch, op.Addr) {
-				dst = append(dst, o)
-			}
-		case rdma.OpRReadN:
-			for i := range len(op.Buf) {
-				if f.left&(1<<uint(i)) == 0 {
-					continue
-				}
-				if i > 0 && f.left&(1<<uint(i-1)) != 0 && n.ascending() {
-					continue
-				}
-				o.Ref, o.Addr = int32(i), op.Addr.Add(i)
-				if n.verbReady(th, f, accFetch, o.Addr) {
-					dst = append(dst, o)
-				}
-			}
 		case rdma.OpRCAS, rdma.OpRFAA:
-			// atomicOption, written out: this is the hot path of every
-			// campaign on a lock built on NIC atomics.
 			if n.busy > 0 {
-				if o, ok := n.atomicOption(o, f.phase, n.verbReadySlow(th, f, accARead, op.Addr), n.verbReadySlow(th, f, accAWrite, op.Addr)); ok {
-					dst = append(dst, o)
-				}
+				dst = n.requestOptions(dst, f.req)
 				continue
 			}
-			switch {
+			// The request's one event with nothing else outstanding, written
+			// out: this is the hot path of every campaign on a lock built on
+			// NIC atomics.
+			switch r := f.req; {
 			case n.cfg.Scope == ScopeGlob:
 				o.Write = true
-			case f.phase == phaseWrite:
+			case r.phase == phaseWrite:
 				o.Write, o.Lock, o.Ref = true, true, phaseWrite
-			case f.phase == phaseArrive:
+			case r.phase == phaseArrive:
 				o.Lock, o.Ref = true, phaseArrive
 			case !n.isLocked(op.Addr) && n.served(op.Addr, int32(th)):
 				o.Lock = true
@@ -783,18 +782,14 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 				continue
 			}
 			dst = append(dst, o)
+		case rdma.OpRRead, rdma.OpRReadN, rdma.OpRWrite:
+			dst = n.requestOptions(dst, f.req)
 		case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
 			// Under TSO a locked instruction waits for the store buffer to drain.
 			if n.cfg.CPU == CPUTSO && th < len(n.ts) && len(n.ts[th].buf) > 0 {
 				continue
 			}
 			o.Write = true
-			dst = append(dst, o)
-		case rdma.OpRWrite:
-			if n.excluded(op.Addr) || !n.verbReady(th, f, accPlace, op.Addr) {
-				continue
-			}
-			o.Write, o.Lock = true, n.cfg.NICWritesExcluded
 			dst = append(dst, o)
 		default: // Store
 			o.Write = true
@@ -839,63 +834,78 @@ func (n *NIC) enabledAsync(dst []sim.Option) []sim.Option {
 		}
 	}
 	for _, r := range n.active {
-		t := &n.ts[r.owner]
-		if r.doorbell > t.flushed {
-			continue // the NIC has not seen the post yet
+		dst = n.requestOptions(dst, r)
+	}
+	return dst
+}
+
+// requestOptions appends the enabled events of request r: per word its next
+// event, and a posted request's completion once its data is done and every
+// earlier request of its QP has completed.
+func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
+	var earlier []*request // the requests of r's QP before it, not yet complete
+	pos := 0
+	if n.busy > 0 && int(r.owner) < len(n.ts) {
+		if r.doorbell > n.ts[r.owner].flushed {
+			return dst // the NIC has not seen the post yet
 		}
-		q := n.findQP(int(r.owner), r.qp)
-		pos := slices.Index(q.pending, r)
-		earlier := q.pending[:pos]
-		op := r.kind
-		if op == rdma.OpRRead && r.words > 1 {
-			op = rdma.OpRReadN
+		if q := n.findQP(int(r.owner), r.qp); q != nil {
+			if r.blocking {
+				earlier, pos = q.pending, len(q.pending)
+			} else {
+				pos = slices.Index(q.pending, r)
+				earlier = q.pending[:pos]
+			}
 		}
-		for w := range r.words {
-			o := sim.Option{Thread: r.agent + int32(w), Op: op}
-			st := r.stage[w]
-			if st >= 2 {
-				if w == 0 && st == 2 && r.left == 0 && pos == 0 {
-					// Completions come in posting order (rule 2), after the
-					// request's data (rule 4).
-					o.Addr, o.Write, o.Ref = cqAddr(int(r.owner), r.qp), true, refCompletion
-					dst = append(dst, o)
-				}
-				continue
+	}
+	for w := range r.words {
+		o := sim.Option{Thread: r.eventThread(w), Op: r.op}
+		st := r.stage[w]
+		if st >= 2 {
+			if !r.blocking && w == 0 && st == 2 && r.left == 0 && pos == 0 {
+				// Completions come in posting order (rule 2), after the
+				// request's data (rule 4).
+				o.Addr, o.Write, o.Ref = cqAddr(int(r.owner), r.qp), true, refCompletion
+				dst = append(dst, o)
 			}
-			if w > 0 && r.stage[w-1] <= st && n.ascending() {
-				continue
-			}
-			var acc int
-			o.Ref = refPlace
-			switch {
-			case r.atomic():
-				o.Addr = r.remote
-				if o, ok := n.atomicOption(o, r.phase,
-					!n.qpBlocks(earlier, r.fenced, true, accARead, r.remote),
-					!n.qpBlocks(earlier, r.fenced, true, accAWrite, r.remote)); ok {
-					dst = append(dst, o)
-				}
-				continue
-			case r.kind == rdma.OpRWrite && st == 0:
-				acc, o.Addr, o.Ref = accSrc, r.local.Add(w), refSource
-			case r.kind == rdma.OpRWrite:
-				acc, o.Addr, o.Write = accPlace, r.remote.Add(w), true
-			case st == 0:
-				acc, o.Addr, o.Ref = accFetch, r.remote.Add(w), refFetch
-			default:
-				acc, o.Addr, o.Write = accLand, r.local.Add(w), true
-			}
-			if o.Write {
-				if n.excluded(o.Addr) {
-					continue
-				}
-				o.Lock = n.cfg.NICWritesExcluded
-			}
-			if n.qpBlocks(earlier, r.fenced, false, acc, o.Addr) {
-				continue
-			}
-			dst = append(dst, o)
+			continue
 		}
+		if w > 0 && r.stage[w-1] <= st && n.ascending() {
+			continue
+		}
+		var acc int
+		o.Ref = refPlace
+		switch {
+		case r.atomic():
+			o.Addr = r.remote
+			if o, ok := n.atomicOption(o, r.phase,
+				!n.qpBlocks(earlier, r.fenced, true, accARead, r.remote),
+				!n.qpBlocks(earlier, r.fenced, true, accAWrite, r.remote)); ok {
+				dst = append(dst, o)
+			}
+			continue
+		case r.kind == rdma.OpRWrite && st == 0:
+			acc, o.Addr, o.Ref = accSrc, r.local.Add(w), refSource
+		case r.kind == rdma.OpRWrite:
+			acc, o.Addr, o.Write = accPlace, r.remote.Add(w), true
+		case st == 0:
+			acc, o.Addr, o.Ref = accFetch, r.remote.Add(w), refFetch
+			if r.blocking {
+				o.Ref = int32(w) // a blocking READ's one event per word
+			}
+		default:
+			acc, o.Addr, o.Write = accLand, r.local.Add(w), true
+		}
+		if o.Write {
+			if n.excluded(o.Addr) {
+				continue
+			}
+			o.Lock = n.cfg.NICWritesExcluded
+		}
+		if n.qpBlocks(earlier, r.fenced, false, acc, o.Addr) {
+			continue
+		}
+		dst = append(dst, o)
 	}
 	return dst
 }
@@ -916,10 +926,12 @@ func (n *NIC) Fire(o sim.Option) bool {
 		n.firePoll(th, f)
 		return true
 	}
+	if op.Kind.IsVerb() {
+		return n.fireBlocking(o, f)
+	}
 	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
 	cur := *word
 	ev := traces.Event{Thread: th, Op: op.Kind, Addr: p}
-	done := true
 	switch op.Kind {
 	case rdma.OpLoad:
 		if v, ok := n.buffered(th, p); ok {
@@ -945,35 +957,38 @@ func (n *NIC) Fire(o sim.Option) bool {
 			ev.Note = "failed"
 			n.read(&ev, th, p, cur)
 		}
-	case rdma.OpRRead:
-		op.Result = cur
-		ev.Kind, ev.Read, ev.HasRead = traces.NICRead, cur, true
-		n.read(&ev, th, p, cur)
-	case rdma.OpRReadN:
-		op.Buf[o.Ref] = cur
-		f.left &^= 1 << uint(o.Ref)
-		done = f.left == 0
-		ev.Kind, ev.Read, ev.HasRead = traces.NICRead, cur, true
-		if n.obs.Recording() {
-			ev.Note = fmt.Sprintf("word %d of %d", o.Ref+1, len(op.Buf))
-		}
-		n.read(&ev, th, p, cur)
-	case rdma.OpRWrite:
-		ev.Kind, ev.Wrote, ev.HasWrite = traces.NICWrite, op.A, true
-		n.write(&ev, th, p, word, op.A)
-	case rdma.OpRCAS, rdma.OpRFAA:
-		done = n.fireAtomic(o, op.Kind, op.A, op.B, &f.phase, &f.readVal, &op.Result, th, &ev, word)
 	default:
 		panic(fmt.Sprintf("nicmodel: cannot fire %v", op.Kind))
 	}
-	if !done {
+	f.active = false
+	return true
+}
+
+// fireBlocking fires one event of the blocking verb f is in, and reports
+// whether that completed it.
+func (n *NIC) fireBlocking(o sim.Option, f *inflight) bool {
+	r, op := f.req, f.op
+	w := 0
+	if r.kind == rdma.OpRRead {
+		w = int(o.Ref)
+	}
+	n.fireEvent(o, r, w)
+	if r.left > 0 {
 		return false
 	}
 	f.active = false
-	if op.Kind.IsVerb() && n.busy > 0 {
+	switch {
+	case r.atomic():
+		op.Result = r.result
+	case op.Kind == rdma.OpRReadN:
+		copy(op.Buf, r.vals)
+	case op.Kind == rdma.OpRRead:
+		op.Result = r.vals[0]
+	}
+	if n.busy > 0 {
 		// Posted fenced and waited for: it completes once the earlier
 		// requests of its QP have (completions come in posting order).
-		if q := n.findQP(th, rdma.QPTo(op.Addr.Node())); q != nil && len(q.pending) > 0 {
+		if q := n.findQP(int(r.owner), r.qp); q != nil && len(q.pending) > 0 {
 			f.blocked = blockCompletion
 			return false
 		}
@@ -1089,11 +1104,16 @@ func (n *NIC) fireFlush(th int) bool {
 // fireRequest fires one event of a posted request.
 func (n *NIC) fireRequest(o sim.Option) bool {
 	ar := n.agents[o.Thread-2*int32(n.nthreads)]
-	r, w := ar.req, ar.word
-	th := int(r.owner)
 	if o.Ref == refCompletion {
-		return n.complete(r)
+		return n.complete(ar.req)
 	}
+	n.fireEvent(o, ar.req, ar.word)
+	return false
+}
+
+// fireEvent fires the next event of word w of request r.
+func (n *NIC) fireEvent(o sim.Option, r *request, w int) {
+	th := int(r.owner)
 	p := o.Addr
 	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
 	ev := traces.Event{Thread: th, Op: o.Op, Addr: p}
@@ -1104,18 +1124,25 @@ func (n *NIC) fireRequest(o sim.Option) bool {
 			r.stage[0], r.left = 2, 0
 		}
 	case r.stage[w] == 0:
-		// A WRITE's source read, or a READ's fetch at the target.
+		// A WRITE's source read, or a READ's fetch at the target (a blocking
+		// READ's value goes to the thread at once: its data is done).
 		v := *word
 		r.vals[w], r.stage[w] = v, 1
+		if r.blocking {
+			r.stage[w] = 2
+			r.left--
+		}
 		ev.Kind, ev.Read, ev.HasRead = traces.NICRead, v, true
 		if rec {
-			if r.kind == rdma.OpRWrite {
+			switch {
+			case r.blocking:
+			case r.kind == rdma.OpRWrite:
 				ev.Note = fmt.Sprintf("source of request %d", r.id)
-			} else {
+			default:
 				ev.Note = fmt.Sprintf("for request %d", r.id)
 			}
-			if r.words > 1 {
-				ev.Note += fmt.Sprintf(", word %d of %d", w+1, r.words)
+			if r.words > 1 || r.op == rdma.OpRReadN {
+				ev.Note = wordNote(ev.Note, w, r.words)
 			}
 		}
 		n.read(&ev, th, p, v)
@@ -1126,18 +1153,27 @@ func (n *NIC) fireRequest(o sim.Option) bool {
 		r.left--
 		ev.Kind, ev.Wrote, ev.HasWrite = traces.NICWrite, v, true
 		if rec {
-			if r.kind == rdma.OpRWrite {
+			switch {
+			case r.blocking:
+			case r.kind == rdma.OpRWrite:
 				ev.Note = fmt.Sprintf("for request %d", r.id)
-			} else {
+			default:
 				ev.Note = fmt.Sprintf("response of request %d lands", r.id)
 			}
 			if r.words > 1 {
-				ev.Note += fmt.Sprintf(", word %d of %d", w+1, r.words)
+				ev.Note = wordNote(ev.Note, w, r.words)
 			}
 		}
 		n.write(&ev, th, p, word, v)
 	}
-	return false
+}
+
+// wordNote adds "word w+1 of words" to a trace note.
+func wordNote(note string, w, words int) string {
+	if note == "" {
+		return fmt.Sprintf("word %d of %d", w+1, words)
+	}
+	return note + fmt.Sprintf(", word %d of %d", w+1, words)
 }
 
 // complete produces r's completion; it reports whether that completes the
