@@ -81,6 +81,14 @@ type Config struct {
 	// checks it with porcupine; an illegal history is the finding
 	// "linearizability".
 	Linearizability bool `json:"linearizability,omitempty"`
+	// Timing runs the workload in timed mode with this profile: every step
+	// is due at a simulated time, and the chooser decides only among steps
+	// due at the same instant (see sim.Config.Timed). A timed execution is
+	// one more schedule: the monitors judge it, and its decisions replay it.
+	Timing *nicmodel.Profile `json:"timing,omitempty"`
+	// Until, in timed mode, stops the execution at that simulated time (ns);
+	// with Acquires 0 the threads run operations until then.
+	Until int64 `json:"until_ns,omitempty"`
 }
 
 // DefaultConfig is the configuration `rdmasim check` uses when given no flags:
@@ -106,8 +114,14 @@ func (c Config) Validate() error {
 		return err
 	}
 	switch {
-	case c.Acquires < 1 || c.Acquires > 1000:
+	case c.Acquires == 0 && (c.Timing == nil || c.Until <= 0):
+		return fmt.Errorf("acquires = 0 (run until stopped) needs timed mode with a time limit")
+	case c.Acquires < 0 || c.Acquires > 1000:
 		return fmt.Errorf("acquires = %d: want 1 … 1000", c.Acquires)
+	case c.Until < 0:
+		return fmt.Errorf("until = %d ns: want ≥ 0", c.Until)
+	case c.Until > 0 && c.Timing == nil:
+		return fmt.Errorf("a time limit (until) needs timed mode (a timing profile)")
 	case c.BypassBound < 0:
 		return fmt.Errorf("bypass bound = %d: want ≥ 0 (0: not checked)", c.BypassBound)
 	case c.StepBound < 0:
@@ -141,7 +155,7 @@ func (c Config) nicConfig() (nicmodel.Config, error) {
 	if err != nil {
 		return nicmodel.Config{}, err
 	}
-	n := nicmodel.Config{Nodes: c.Nodes, Scope: scope, FailedCASWritesBack: c.FailedCASWritesBack, Arbitration: arb}
+	n := nicmodel.Config{Nodes: c.Nodes, Scope: scope, FailedCASWritesBack: c.FailedCASWritesBack, Arbitration: arb, Timing: c.Timing}
 	for _, k := range slices.Sorted(maps.Keys(c.Knobs)) {
 		if err := n.Set(k, c.Knobs[k]); err != nil {
 			return nicmodel.Config{}, err
@@ -188,6 +202,12 @@ func (c Config) String() string {
 	}
 	if len(c.TreatAsRemote) > 0 {
 		s += fmt.Sprintf(" as-remote=%v", c.TreatAsRemote)
+	}
+	if c.Timing != nil {
+		s += " timed=" + c.Timing.Name
+		if c.Until > 0 {
+			s += fmt.Sprintf(" until=%v", time.Duration(c.Until))
+		}
 	}
 	return s
 }
@@ -297,6 +317,9 @@ type runner struct {
 	specs   []sim.ThreadSpec
 	bound   int
 	history bool // record a history in every execution
+	// timer, if set, wraps every simulated thread (timed mode's recorder of
+	// operation times).
+	timer func(*sim.Thread) rdma.Thread
 }
 
 func newRunner(cfg Config, w workload.Workload) (*runner, error) {
@@ -354,7 +377,17 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 		run = workload.NewRun(prog, len(w.infos), opts)
 	}
 	body := func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), st)) }
-	e := sim.New(nic, sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}, w.specs, body)
+	if w.timer != nil {
+		body = func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), w.timer(st))) }
+	}
+	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}
+	if w.cfg.Timing != nil {
+		simCfg.Timed, simCfg.Until = true, w.cfg.Until
+		if w.cfg.StepBound == 0 && w.cfg.Until > 0 {
+			simCfg.StepBound = 0 // the time limit bounds it
+		}
+	}
+	e := sim.New(nic, simCfg, w.specs, body)
 	res := e.Run(c)
 	if res.Finding != nil && res.Finding.Property == StepBound {
 		// A step bound with a thread that waited while others kept completing
@@ -363,7 +396,7 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 			res.Finding = &sim.Finding{Property: f.Property, Message: f.Message, Step: res.Steps}
 		}
 	}
-	if res.Finding == nil && !res.Abandoned {
+	if res.Finding == nil && !res.Abandoned && !res.Horizon {
 		if f := run.Final(nic.Peek); f != nil {
 			res.Finding = &sim.Finding{Property: f.Property, Message: f.Message, Step: res.Steps}
 		}

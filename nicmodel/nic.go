@@ -66,6 +66,9 @@ type Config struct {
 	CPU CPUModel
 	// Lanes is the number of QPs of a thread to each target node (0 means 1).
 	Lanes int
+	// Timing, if set, gives every step a time (timed mode, sim.Config.Timed):
+	// see Profile.
+	Timing *Profile
 }
 
 // Arbitration is the order in which a NIC's atomic unit serves atomics waiting
@@ -170,6 +173,9 @@ type NIC struct {
 	active []*request // posted requests not yet completed, in posting order over all threads
 	busy   int        // buffered stores and outstanding requests, over all threads
 	breqs  []*request // by thread: the request a blocking verb reuses
+	// Timed mode (Config.Timing), else nil.
+	tm         *timing
+	threadNode []int // by thread
 }
 
 type queued struct {
@@ -190,6 +196,7 @@ type tstate struct {
 type bufEntry struct {
 	addr rdma.Ptr
 	val  uint64
+	at   int64 // timed mode: when it may drain
 }
 
 // qpState is one QP of a thread: requests in flight and its completion queue.
@@ -232,6 +239,12 @@ type request struct {
 	left     int // words whose data is not done
 	complete bool
 	result   uint64
+	// Timed mode: when the requester NIC took it, when the responder had
+	// processed it, when each word's last event fired and the latest of them;
+	// deferred: waiting for a free slot of its QP (Profile.MaxOutstanding).
+	sent, ready, last int64
+	at                []int64
+	deferred          bool
 }
 
 // eventThread is the Thread of the options of word w's events.
@@ -263,6 +276,12 @@ func New(cfg Config) (*NIC, error) {
 		return nil, fmt.Errorf("lanes = %d: want 1 … %d", cfg.Lanes, MaxLanes)
 	}
 	n := &NIC{cfg: cfg, nodes: make([]node, cfg.Nodes), flight: make([]inflight, 0, 8)}
+	if cfg.Timing != nil {
+		if err := cfg.Timing.Validate(); err != nil {
+			return nil, fmt.Errorf("timing profile %s: %v", cfg.Timing.Name, err)
+		}
+		n.tm = newTiming(cfg.Timing, cfg.Nodes)
+	}
 	for i := range n.nodes {
 		// Room for a few allocations before the slice grows.
 		n.nodes[i].mem = make([]uint64, rdma.ReservedBytes/rdma.WordBytes, 64)
@@ -289,6 +308,9 @@ func (n *NIC) Reset() {
 		t.stored, t.flushed, t.pending = 0, 0, 0
 	}
 	n.agents, n.active, n.busy = n.agents[:0], n.active[:0], 0
+	if n.tm != nil {
+		n.tm.reset()
+	}
 }
 
 // Fingerprint hashes every node's memory (FNV-1a): two executions that end with
@@ -458,10 +480,19 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 	id := th.ID()
 	for len(n.flight) <= id {
 		n.flight = append(n.flight, inflight{})
+		n.threadNode = append(n.threadNode, 0)
 	}
+	n.threadNode[id] = th.Node()
 	f := &n.flight[id]
+	var start int64
+	if n.tm != nil {
+		start = n.tm.issued(id)
+	}
 	switch {
 	case op.Post:
+		if n.tm != nil {
+			n.tm.advance(id, start+n.tm.post)
+		}
 		return true, n.post(th, op)
 	case op.Kind == rdma.OpPoll:
 		if err := n.checkQP(op.QP); err != nil {
@@ -479,6 +510,9 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		}
 		if r.complete {
 			op.Result = r.result
+			if n.tm != nil {
+				n.tm.advance(id, start+n.tm.poll)
+			}
 			return true, nil
 		}
 		*f = inflight{op: op, blocked: blockWait, req: r}
@@ -507,7 +541,11 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 	if op.Kind == rdma.OpStore && n.cfg.CPU == CPUTSO {
 		old := n.View(id, op.Addr)
 		t := n.tstate(id)
-		t.buf = append(t.buf, bufEntry{op.Addr, op.A})
+		t.buf = append(t.buf, bufEntry{op.Addr, op.A, 0})
+		if n.tm != nil {
+			t.buf[len(t.buf)-1].at = start + n.tm.cpuOp
+			n.tm.advance(id, start+n.tm.cpuOp)
+		}
 		t.stored++
 		n.busy++
 		if n.obs.Recording() {
@@ -519,6 +557,9 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 	*f = inflight{op: op, active: true}
 	if op.Kind.IsVerb() {
 		f.req = n.blockingRequest(id, op, words)
+		if n.tm != nil {
+			n.send(f.req, start+n.tm.post)
+		}
 	}
 	return false, nil
 }
@@ -527,7 +568,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 // fenced on lane 0 of the target node's QP, waited for.
 func (n *NIC) blockingRequest(th int, op *sim.Op, words int) *request {
 	for len(n.breqs) <= th {
-		n.breqs = append(n.breqs, &request{stage: make([]uint8, 0, MaxReadWords), vals: make([]uint64, 0, MaxReadWords)})
+		n.breqs = append(n.breqs, &request{stage: make([]uint8, 0, MaxReadWords), vals: make([]uint64, 0, MaxReadWords), at: make([]int64, 0, MaxReadWords)})
 	}
 	r := n.breqs[th]
 	kind := op.Kind
@@ -536,8 +577,9 @@ func (n *NIC) blockingRequest(th int, op *sim.Op, words int) *request {
 	}
 	*r = request{owner: int32(th), agent: int32(th), blocking: true, op: op.Kind, kind: kind,
 		qp: rdma.QPTo(op.Addr.Node()), fenced: true, remote: op.Addr, words: words, a: op.A, b: op.B,
-		left: words, stage: r.stage[:words], vals: r.vals[:words]}
+		left: words, stage: r.stage[:words], vals: r.vals[:words], at: r.at[:words]}
 	clear(r.stage)
+	clear(r.at)
 	if kind == rdma.OpRWrite {
 		r.stage[0], r.vals[0] = 1, op.A // inline: no source to read
 	}
@@ -593,6 +635,9 @@ func (n *NIC) post(th *sim.Thread, op *sim.Op) error {
 	r := &request{owner: int32(id), id: rdma.Req(len(t.reqs) + 1), kind: kind, op: kind, qp: op.QP,
 		fenced: op.Flags&rdma.Fenced != 0, remote: op.Addr, local: op.Local, words: words,
 		a: op.A, b: op.B, left: words, stage: make([]uint8, words), vals: make([]uint64, words)}
+	if n.tm != nil {
+		r.at = make([]int64, words)
+	}
 	if n.cfg.CPU == CPUTSO {
 		r.doorbell = t.stored
 	}
@@ -615,6 +660,13 @@ func (n *NIC) post(th *sim.Thread, op *sim.Op) error {
 	q := n.qpOf(id, op.QP)
 	q.pending = append(q.pending, r)
 	n.active = append(n.active, r)
+	if tm := n.tm; tm != nil {
+		if tm.maxOutstanding > 0 && len(q.pending) > tm.maxOutstanding {
+			r.deferred = true // sent when an earlier request of the QP completes
+		} else {
+			n.send(r, tm.start[id]+tm.post)
+		}
+	}
 	op.Req = r.id
 	n.obs.Acted(id)
 	if n.obs.Recording() {
@@ -757,9 +809,15 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 		o := sim.Option{Thread: int32(th), Op: op.Kind, Addr: op.Addr}
 		switch op.Kind {
 		case rdma.OpLoad:
+			if n.tm != nil {
+				n.timeCPU(&o, th)
+			}
 			dst = append(dst, o)
 		case rdma.OpPoll:
 			o.Addr = cqAddr(th, op.QP)
+			if n.tm != nil {
+				n.timeCPU(&o, th)
+			}
 			dst = append(dst, o)
 		case rdma.OpRCAS, rdma.OpRFAA:
 			if n.busy > 0 {
@@ -781,6 +839,9 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 			default:
 				continue
 			}
+			if n.tm != nil {
+				o.At = n.eventDue(f.req, 0)
+			}
 			dst = append(dst, o)
 		case rdma.OpRRead, rdma.OpRReadN, rdma.OpRWrite:
 			dst = n.requestOptions(dst, f.req)
@@ -790,9 +851,15 @@ func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
 				continue
 			}
 			o.Write = true
+			if n.tm != nil {
+				n.timeCPU(&o, th)
+			}
 			dst = append(dst, o)
 		default: // Store
 			o.Write = true
+			if n.tm != nil {
+				n.timeCPU(&o, th)
+			}
 			dst = append(dst, o)
 		}
 	}
@@ -830,7 +897,7 @@ func (n *NIC) enabledAsync(dst []sim.Option) []sim.Option {
 	base := int32(n.nthreads)
 	for th := range n.ts {
 		if b := n.ts[th].buf; len(b) > 0 {
-			dst = append(dst, sim.Option{Thread: base + int32(th), Op: rdma.OpStore, Addr: b[0].addr, Write: true})
+			dst = append(dst, sim.Option{Thread: base + int32(th), Op: rdma.OpStore, Addr: b[0].addr, Write: true, At: b[0].at})
 		}
 	}
 	for _, r := range n.active {
@@ -843,6 +910,9 @@ func (n *NIC) enabledAsync(dst []sim.Option) []sim.Option {
 // event, and a posted request's completion once its data is done and every
 // earlier request of its QP has completed.
 func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
+	if r.deferred {
+		return dst
+	}
 	var earlier []*request // the requests of r's QP before it, not yet complete
 	pos := 0
 	if n.busy > 0 && int(r.owner) < len(n.ts) {
@@ -866,6 +936,9 @@ func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
 				// Completions come in posting order (rule 2), after the
 				// request's data (rule 4).
 				o.Addr, o.Write, o.Ref = cqAddr(int(r.owner), r.qp), true, refCompletion
+				if n.tm != nil {
+					o.At = n.completionDue(r)
+				}
 				dst = append(dst, o)
 			}
 			continue
@@ -881,6 +954,9 @@ func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
 			if o, ok := n.atomicOption(o, r.phase,
 				!n.qpBlocks(earlier, r.fenced, true, accARead, r.remote),
 				!n.qpBlocks(earlier, r.fenced, true, accAWrite, r.remote)); ok {
+				if n.tm != nil {
+					o.At = n.eventDue(r, 0)
+				}
 				dst = append(dst, o)
 			}
 			continue
@@ -905,6 +981,9 @@ func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
 		if n.qpBlocks(earlier, r.fenced, false, acc, o.Addr) {
 			continue
 		}
+		if n.tm != nil {
+			o.At = n.eventDue(r, w)
+		}
 		dst = append(dst, o)
 	}
 	return dst
@@ -912,6 +991,9 @@ func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
 
 // Fire implements sim.Model.
 func (n *NIC) Fire(o sim.Option) bool {
+	if n.tm != nil {
+		n.tm.now = o.At
+	}
 	if base := int32(n.nthreads); o.Thread >= base {
 		if o.Thread < 2*base {
 			return n.fireFlush(int(o.Thread - base))
@@ -924,10 +1006,17 @@ func (n *NIC) Fire(o sim.Option) bool {
 	p := o.Addr
 	if op.Kind == rdma.OpPoll {
 		n.firePoll(th, f)
+		if n.tm != nil {
+			n.tm.advance(th, n.tm.now)
+		}
 		return true
 	}
 	if op.Kind.IsVerb() {
 		return n.fireBlocking(o, f)
+	}
+	if n.tm != nil {
+		n.tm.advance(th, n.tm.now)
+		n.touched(th, p, o.Write)
 	}
 	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
 	cur := *word
@@ -973,10 +1062,16 @@ func (n *NIC) fireBlocking(o sim.Option, f *inflight) bool {
 		w = int(o.Ref)
 	}
 	n.fireEvent(o, r, w)
+	if n.tm != nil {
+		n.firedEvent(o, r, w)
+	}
 	if r.left > 0 {
 		return false
 	}
 	f.active = false
+	if n.tm != nil {
+		n.tm.advance(int(r.owner), n.tm.now+n.tm.back(r)+n.tm.poll)
+	}
 	switch {
 	case r.atomic():
 		op.Result = r.result
@@ -1091,11 +1186,17 @@ func (n *NIC) fireFlush(th int) bool {
 	n.busy--
 	word := &n.nodes[e.addr.Node()].mem[e.addr.Offset()/rdma.WordBytes]
 	ev := traces.Event{Thread: th, Kind: traces.CPU, Op: rdma.OpStore, Addr: e.addr, Wrote: e.val, HasWrite: true, Note: "drains from its store buffer"}
+	if n.tm != nil {
+		n.touched(th, e.addr, true)
+	}
 	// The drain changes memory, not what th reads: it is nobody's iteration's
 	// write (thread -1).
 	n.write(&ev, -1, e.addr, word, e.val)
 	if f := &n.flight[th]; f.blocked == blockFence && len(t.buf) == 0 {
 		f.blocked = blockNone
+		if n.tm != nil {
+			n.tm.advance(th, max(n.tm.clock[th], n.tm.now))
+		}
 		return true
 	}
 	return false
@@ -1108,6 +1209,9 @@ func (n *NIC) fireRequest(o sim.Option) bool {
 		return n.complete(ar.req)
 	}
 	n.fireEvent(o, ar.req, ar.word)
+	if n.tm != nil {
+		n.firedEvent(o, ar.req, ar.word)
+	}
 	return false
 }
 
@@ -1189,6 +1293,18 @@ func (n *NIC) complete(r *request) bool {
 	if i := slices.Index(n.active, r); i >= 0 {
 		n.active = append(n.active[:i], n.active[i+1:]...)
 	}
+	if tm := n.tm; tm != nil && tm.maxOutstanding > 0 {
+		// A slot of the QP is free: the next request waiting for one goes.
+		for i, e := range q.pending {
+			if i >= tm.maxOutstanding {
+				break
+			}
+			if e.deferred {
+				n.send(e, tm.now)
+				break
+			}
+		}
+	}
 	n.ts[th].pending--
 	n.busy--
 	cq := cqAddr(th, r.qp)
@@ -1203,11 +1319,13 @@ func (n *NIC) complete(r *request) bool {
 		if f.req == r {
 			f.blocked = blockNone
 			f.op.Result = r.result
+			n.resumed(th)
 			return true
 		}
 	case blockCompletion:
 		if rdma.QPTo(f.op.Addr.Node()) == r.qp && len(q.pending) == 0 {
 			f.blocked = blockNone
+			n.resumed(th)
 			return true
 		}
 	}
@@ -1323,4 +1441,14 @@ func (n *NIC) write(ev *traces.Event, th int, p rdma.Ptr, word *uint64, v uint64
 	old := *word
 	*word = v
 	n.obs.Wrote(th, p, old, v)
+}
+
+// resumed notes, in timed mode, that th notices the completion it waited for.
+func (n *NIC) resumed(th int) {
+	if tm := n.tm; tm != nil {
+		// The thread may be ahead of the engine's time (its posts and
+		// buffered stores took no step): it notices the completion when both
+		// it and the completion are there.
+		tm.advance(th, max(tm.clock[th], tm.now)+tm.poll)
+	}
 }

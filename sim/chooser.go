@@ -22,6 +22,9 @@ type Option struct {
 	// one address are dependent even when neither writes memory.
 	Lock bool
 	Ref  int32 // model-private: which event of the operation
+	// At is when the step is due, in simulated nanoseconds, in timed mode
+	// (Config.Timed); 0 otherwise.
+	At int64
 }
 
 // Dependent reports whether two steps may not commute: they touch the same word

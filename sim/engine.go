@@ -89,6 +89,11 @@ type Result struct {
 	// Abandoned: the chooser gave the execution up before it ended (Choose
 	// returned a negative index); no property was judged.
 	Abandoned bool
+	// Horizon: a timed execution reached Config.Until with threads still
+	// running (no finding: they were stopped there).
+	Horizon bool
+	// Time is the simulated time of the last step fired (timed mode), ns.
+	Time int64
 }
 
 // Config configures one execution.
@@ -100,6 +105,27 @@ type Config struct {
 	Record bool
 	// Scratch, if set, lends the engine reusable buffers (see Scratch).
 	Scratch *Scratch
+	// Timed runs the execution in simulated time: the model gives every
+	// option the time it is due (Option.At, nanoseconds), the engine advances
+	// to the earliest, and the Chooser picks only among the options due at
+	// that instant. The model must implement Clock. An iteration that issued a
+	// verb does not park at its Pause (it would keep the NIC busy on real
+	// hardware: it runs again); one that only used the CPU parks as in
+	// untimed mode and resumes at the time of the write that wakes it. No
+	// early wakes: time decides which iterations straddle a write.
+	Timed bool
+	// Until, in timed mode, ends the execution without a finding once the
+	// next step is due after Until nanoseconds (Result.Horizon): workloads
+	// whose threads run forever stop there. 0: no limit.
+	Until int64
+}
+
+// Clock is implemented by models that keep simulated time (timed mode).
+type Clock interface {
+	// Now is thread th's simulated time: when its last operation ended, or
+	// the engine's current time if that is later (a parked thread woken by a
+	// write resumes at the write).
+	Now(th int) int64
 }
 
 // ThreadSpec places one thread.
@@ -133,6 +159,7 @@ type Engine struct {
 	dec       []Decision
 	trace     []traces.Event
 	chosen    []Option
+	now       int64 // timed mode: the time of the step being fired
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the
@@ -201,15 +228,24 @@ func (e *Engine) Run(c Chooser) Result {
 		}
 		e.resume(t)
 	}
+	horizon := false
 	for e.finding == nil {
 		opts := e.model.Enabled(e.opts[:0])
-		opts = e.earlyWakes(opts)
+		if !e.cfg.Timed {
+			opts = e.earlyWakes(opts)
+		}
 		e.opts = opts
 		if len(opts) == 0 {
 			if e.live > 0 {
 				e.fail("deadlock", e.describeWaiting())
 			}
 			break
+		}
+		if e.cfg.Timed {
+			if opts = e.due(opts); opts == nil {
+				horizon = true
+				break
+			}
 		}
 		if e.cfg.StepBound > 0 && e.steps >= e.cfg.StepBound {
 			e.fail("step bound", fmt.Sprintf("%d steps without finishing; waiting: %s", e.steps, e.describeWaiting()))
@@ -278,8 +314,38 @@ func (e *Engine) Run(c Chooser) Result {
 	if sc := e.cfg.Scratch; sc != nil {
 		sc.opts, sc.dec = e.opts[:0], e.dec[:0] // keep grown buffers
 	}
-	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen, Abandoned: abandoned}
+	return Result{Finding: e.finding, Steps: e.steps, Decisions: e.dec, Trace: e.trace, Chosen: e.chosen,
+		Abandoned: abandoned, Horizon: horizon, Time: e.now}
 }
+
+// due keeps, in order, the options due earliest and moves the clock to them;
+// it returns nil if they are due after Config.Until.
+//
+// A step due before now was held back until now (by a lock, an ordering rule,
+// a busy resource the model does not time): it is due now. Time never runs
+// backwards.
+func (e *Engine) due(opts []Option) []Option {
+	at := max(opts[0].At, e.now)
+	for _, o := range opts[1:] {
+		at = min(at, max(o.At, e.now))
+	}
+	if e.cfg.Until > 0 && at > e.cfg.Until {
+		return nil
+	}
+	e.now = at
+	k := 0
+	for _, o := range opts {
+		if max(o.At, at) == at {
+			o.At = at
+			opts[k] = o
+			k++
+		}
+	}
+	return opts[:k]
+}
+
+// Now is the simulated time of the step being fired (timed mode), ns.
+func (e *Engine) Now() int64 { return e.now }
 
 // maxInline bounds the operations a thread completes without a step (posts,
 // buffered stores) between two steps: a loop that only posts must end.
@@ -334,6 +400,9 @@ func (e *Engine) resume(t *Thread) {
 			// A fence goes to the model too: under TSO it waits for the
 			// store buffer to drain.
 			t.opSeq++
+			if op.Kind.IsVerb() {
+				t.verbs = true
+			}
 			done, err := e.model.Issue(t, op)
 			if err != nil {
 				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
@@ -353,7 +422,8 @@ func (e *Engine) resume(t *Thread) {
 // pause ends t's spin iteration and parks t if the iteration changed nothing and
 // everything it read is still current. It reports whether t parked.
 func (e *Engine) pause(t *Thread) bool {
-	parkable := !t.wrote && len(t.reads) > 0
+	parkable := !t.wrote && len(t.reads) > 0 && !(e.cfg.Timed && t.verbs)
+	t.verbs = false
 	for _, r := range t.reads {
 		if !parkable {
 			break
@@ -482,6 +552,9 @@ func (e *Engine) event(ev traces.Event) {
 		return
 	}
 	ev.Step = e.steps
+	if e.cfg.Timed {
+		ev.Time = e.now
+	}
 	e.trace = append(e.trace, ev)
 }
 

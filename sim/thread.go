@@ -52,6 +52,16 @@ type Thread struct {
 	earlyWoken bool // resumed before a write it waits for, not woken since
 	stuttered  bool // an early wake found nothing new: no more early wakes until woken
 	wokeAt     uint64
+	verbs      bool // the current iteration issued a verb (timed mode does not park it)
+}
+
+// Now is the thread's simulated time in nanoseconds (timed mode; 0 otherwise):
+// when its last operation ended.
+func (t *Thread) Now() int64 {
+	if c, ok := t.e.model.(Clock); ok && t.e.cfg.Timed {
+		return c.Now(t.id)
+	}
+	return 0
 }
 
 type readRec struct {

@@ -57,6 +57,9 @@ type Event struct {
 	// HasRead and HasWrite say which of Read and Wrote are meaningful.
 	HasRead, HasWrite bool
 	Note              string // free text: "cs-enter", "failed", a finding
+	// Time is the simulated time of the step, in ns, in a timed run; 0
+	// otherwise.
+	Time int64 `json:",omitempty"`
 }
 
 // Format renders the event as one trace line (without its number), naming the
@@ -70,6 +73,9 @@ func (e Event) format(names []string, nodes int) string {
 		who = names[e.Thread]
 	}
 	var b strings.Builder
+	if e.Time > 0 {
+		fmt.Fprintf(&b, "%9.3fµs ", float64(e.Time)/1000)
+	}
 	fmt.Fprintf(&b, "%-7s %-16s", who, e.Kind.String())
 	if e.Op != rdma.OpNone {
 		fmt.Fprintf(&b, " %-6s", e.Op)

@@ -46,7 +46,7 @@ func (w LockCounter) Build(s Setup) (*Program, error) {
 	return &Program{
 		Thread: func(t *Thread) {
 			local := t.Node() == home
-			for range ops {
+			for i := 0; ops <= 0 || i < ops; i++ { // ops 0: until stopped
 				op := t.Call(OpAcquire)
 				lock.Acquire(t)
 				t.Return(op)

@@ -90,8 +90,10 @@ func (w LockTable) Build(s Setup) (*Program, error) {
 	threads := s.Threads()
 	ops := s.OpsPerThread()
 	// Key choices are drawn before the run, so that no thread's code allocates
-	// or draws while it runs.
+	// or draws while it runs; a thread that runs until stopped (ops 0) draws
+	// each key as it goes, from its own generator.
 	plan := make([][]int, len(threads))
+	draw := make([]func() int, len(threads))
 	for id, th := range threads {
 		rng := rand.New(rand.NewPCG(w.Seed, uint64(id)+1))
 		var zipf map[int]*rand.Zipf
@@ -120,19 +122,29 @@ func (w LockTable) Build(s Setup) (*Program, error) {
 			}
 		}
 		ownHas := first[th.Node+1] > first[th.Node]
-		plan[id] = make([]int, ops)
-		for i := range ops {
+		draw[id] = func() int {
 			local := rng.Float64() < w.Local
-			switch {
-			case local && ownHas, len(others) == 0:
-				plan[id][i] = pick(th.Node)
-			default:
-				plan[id][i] = pick(others[rng.IntN(len(others))])
+			if local && ownHas || len(others) == 0 {
+				return pick(th.Node)
+			}
+			return pick(others[rng.IntN(len(others))])
+		}
+		if ops > 0 {
+			plan[id] = make([]int, ops)
+			for i := range ops {
+				plan[id][i] = draw[id]()
 			}
 		}
 	}
 	p := &Program{Thread: func(t *Thread) {
-		for _, k := range plan[t.ID()] {
+		id := t.ID()
+		for i := 0; ops <= 0 || i < ops; i++ {
+			var k int
+			if ops > 0 {
+				k = plan[id][i]
+			} else {
+				k = draw[id]()
+			}
 			op := t.Call(OpAcquire, uint64(k))
 			locks[k].Acquire(t)
 			t.Return(op)
@@ -150,7 +162,7 @@ func (w LockTable) Build(s Setup) (*Program, error) {
 			t.Return(op)
 		}
 	}}
-	if w.CriticalSection {
+	if w.CriticalSection && ops > 0 {
 		want := uint64(len(threads) * ops)
 		p.Final = func(peek func(rdma.Ptr) uint64) *Finding {
 			var sum uint64

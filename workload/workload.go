@@ -50,7 +50,9 @@ func (f *Finding) String() string { return f.Property + ": " + f.Message }
 type Setup interface {
 	rdma.Setup
 	// OpsPerThread is how many operations (critical sections, object
-	// operations) each thread performs: the run's --acquires.
+	// operations) each thread performs: the run's --acquires. 0: as many as
+	// it can until the backend stops the run (timed mode's time limit); a
+	// workload that cannot run that way says so from Build.
 	OpsPerThread() int
 }
 

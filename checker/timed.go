@@ -1,0 +1,80 @@
+package checker
+
+import (
+	"fmt"
+
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
+)
+
+// OpTime is one operation of a timed execution, as the workload marked it
+// (Call to Return), in simulated nanoseconds.
+type OpTime struct {
+	Thread, Node int
+	Name         string
+	Arg          uint64
+	HasArg       bool
+	Start, End   int64
+}
+
+// TimedExecution is a timed execution with the times of its operations.
+type TimedExecution struct {
+	Execution
+	// Ops are the operations that returned, in the order they returned.
+	Ops []OpTime
+}
+
+// RunTimed runs the workload once in timed mode (cfg.Timing must be set): the
+// chooser, seeded with seed, decides only among steps due at the same instant.
+// Like any execution, it is judged by the monitors and its decisions replay it
+// (Replay with the same cfg).
+func RunTimed(cfg Config, w workload.Workload, seed uint64) (TimedExecution, error) {
+	if cfg.Timing == nil {
+		return TimedExecution{}, fmt.Errorf("a timed run needs a timing profile (Config.Timing)")
+	}
+	r, err := newRunner(cfg, w)
+	if err != nil {
+		return TimedExecution{}, err
+	}
+	rec := &opRecorder{infos: r.infos}
+	r.timer = func(st *sim.Thread) rdma.Thread { return &timedThread{Thread: st, rec: rec} }
+	ex, err := r.execute(sim.NewRandom(seed), false, nil)
+	if err != nil {
+		return TimedExecution{}, err
+	}
+	return TimedExecution{Execution: ex, Ops: rec.ops}, nil
+}
+
+type opRecorder struct {
+	infos []rdma.ThreadInfo
+	ops   []OpTime
+	open  []OpTime // by thread: the operation called and not yet returned
+}
+
+// timedThread is a simulated thread that tells the recorder when its
+// operations start and end (workload.OpTimer).
+type timedThread struct {
+	*sim.Thread
+	rec *opRecorder
+}
+
+func (t *timedThread) OpStarted(name string, arg uint64, hasArg bool) {
+	r := t.rec
+	id := t.ID()
+	for len(r.open) <= id {
+		r.open = append(r.open, OpTime{})
+	}
+	r.open[id] = OpTime{Thread: id, Node: t.Node(), Name: name, Arg: arg, HasArg: hasArg, Start: t.Now()}
+}
+
+func (t *timedThread) OpEnded() {
+	r := t.rec
+	id := t.ID()
+	if id >= len(r.open) {
+		return
+	}
+	op := r.open[id]
+	op.End = t.Now()
+	r.ops = append(r.ops, op)
+}
