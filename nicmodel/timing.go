@@ -22,7 +22,6 @@ type timing struct {
 	txFree, rxFree, pcieFree, atomicFree      []int64 // by node
 	lastAccess                                [][]uint32
 	qps                                       []qpCache // by node
-	nthreads                                  int
 }
 
 func ns(v float64) int64 { return int64(math.Round(v)) }
