@@ -303,3 +303,30 @@ func TestProgress(t *testing.T) {
 		t.Errorf("terminal: %q", s)
 	}
 }
+
+func TestSweepHeartbeat(t *testing.T) {
+	pts := testGrid().Points()[:3]
+	slow := func(ctx context.Context, p Point) (Measurement, error) {
+		time.Sleep(40 * time.Millisecond)
+		return fakeRun(ctx, p)
+	}
+	var calls, beats int
+	last := -1
+	_, err := Sweep(context.Background(), pts, slow, Options{Workers: 1, Heartbeat: 5 * time.Millisecond,
+		Progress: func(done, total int, eta time.Duration) {
+			calls++
+			if done == last {
+				beats++
+			}
+			last = done
+			if total != 3 || eta < 0 {
+				t.Errorf("progress %d/%d eta %v", done, total, eta)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if beats < 3 || calls < 4 {
+		t.Errorf("%d calls, %d heartbeats", calls, beats)
+	}
+}

@@ -51,6 +51,10 @@ type Options struct {
 	// left (0 until a point has finished). NewProgress makes one that
 	// prints.
 	Progress func(done, total int, eta time.Duration)
+	// Heartbeat, if > 0, also calls Progress every Heartbeat of wall time
+	// while points run, with the estimate brought up to date, so that a
+	// display keeps moving while long points run.
+	Heartbeat time.Duration
 	// Now is the clock of the estimate (nil: time.Now).
 	Now func() time.Time
 }
@@ -145,20 +149,46 @@ func Sweep(ctx context.Context, points []Point, run Runner, opts Options) (Resul
 	if opts.Progress != nil {
 		opts.Progress(0, len(todo), 0)
 	}
+	// eta: the points left at the mean wall time per point so far, counted
+	// from the last point's end: it falls as time passes between points.
+	var lastEnd time.Time
+	eta := func(finished int) time.Duration {
+		if finished == 0 || finished == len(todo) {
+			return 0
+		}
+		per := float64(lastEnd.Sub(start)) / float64(finished)
+		left := time.Duration(per*float64(len(todo)-finished)) - now().Sub(lastEnd)
+		return max(left, 0)
+	}
+	var tick <-chan time.Time
+	if opts.Heartbeat > 0 && opts.Progress != nil {
+		t := time.NewTicker(opts.Heartbeat)
+		defer t.Stop()
+		tick = t.C
+	}
 	got := make([]*Measurement, len(todo))
 	finished := 0
 	var firstErr error
-	for d := range results {
+	for in := results; in != nil; {
+		var d done
+		var ok bool
+		select {
+		case d, ok = <-in:
+			if !ok {
+				in = nil
+				continue
+			}
+		case <-tick:
+			opts.Progress(finished, len(todo), eta(finished))
+			continue
+		}
 		switch {
 		case d.err == nil:
 			got[d.k] = &d.m
 			finished++
+			lastEnd = now()
 			if opts.Progress != nil {
-				var eta time.Duration
-				if left := len(todo) - finished; left > 0 {
-					eta = time.Duration(float64(now().Sub(start)) / float64(finished) * float64(left))
-				}
-				opts.Progress(finished, len(todo), eta)
+				opts.Progress(finished, len(todo), eta(finished))
 			}
 		case firstErr == nil && ctx.Err() == nil:
 			p := points[todo[d.k]]

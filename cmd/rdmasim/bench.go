@@ -216,7 +216,7 @@ func runSweep(points []bench.Point, run bench.Runner, sh shard, sf sweepFlags, s
 		case <-ctx.Done():
 		}
 	}()
-	opts := bench.Options{Workers: *sf.workers, Shard: sh.i, Shards: sh.n, Now: progressClock}
+	opts := bench.Options{Workers: *sf.workers, Shard: sh.i, Shards: sh.n, Now: progressClock, Heartbeat: time.Second}
 	var prog *bench.Progress
 	if *sf.progress {
 		prog = bench.NewProgress(stderr, isTerminal(stderr), name, *sf.every, progressClock)
