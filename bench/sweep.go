@@ -86,8 +86,9 @@ var ErrInterrupted = errors.New("sweep interrupted")
 // depends only on its point).
 //
 // Every point is validated first; an invalid point is an error before any
-// runs. If run fails on a point, Sweep stops starting points, waits for those
-// running, and returns the rows finished with an error naming the point. If
+// runs. If run fails on a point, Sweep stops starting points, cancels the
+// context of those running and waits for them, and returns the rows finished
+// with an error naming the point (of several failing, the lowest). If
 // ctx is cancelled, Sweep stops the same way and returns the rows finished
 // before, Result.Interrupted set, and an error wrapping ErrInterrupted and
 // ctx.Err(); the rows of points cut short are dropped.
@@ -169,6 +170,7 @@ func Sweep(ctx context.Context, points []Point, run Runner, opts Options) (Resul
 	got := make([]*Measurement, len(todo))
 	finished := 0
 	var firstErr error
+	errAt := 0
 	for in := results; in != nil; {
 		var d done
 		var ok bool
@@ -190,9 +192,13 @@ func Sweep(ctx context.Context, points []Point, run Runner, opts Options) (Resul
 			if opts.Progress != nil {
 				opts.Progress(finished, len(todo), eta(finished))
 			}
-		case firstErr == nil && ctx.Err() == nil:
+		case firstErr == nil && ctx.Err() == nil,
+			firstErr != nil && d.k < errAt && !errors.Is(d.err, context.Canceled):
+			// The first failure stops the sweep; of the failures seen
+			// until the points running have stopped, the one of the
+			// lowest index is reported.
 			p := points[todo[d.k]]
-			firstErr = fmt.Errorf("bench: point %d (%s): %w", todo[d.k], p, d.err)
+			firstErr, errAt = fmt.Errorf("bench: point %d (%s): %w", todo[d.k], p, d.err), d.k
 			cancel() // start no more; cut the others short
 		}
 	}

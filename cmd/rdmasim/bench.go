@@ -143,7 +143,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	res, runErr := runSweep(points, run, sh, sf, stderr, "rdmasim: bench")
 	if runErr != nil && !errors.Is(runErr, bench.ErrInterrupted) && len(res.Rows) == 0 {
-		return usagef("%v", strings.TrimPrefix(runErr.Error(), "bench: "))
+		return usagef("bench: %v", strings.TrimPrefix(runErr.Error(), "bench: "))
 	}
 	// Every row measured is printed and written, whatever happened after it.
 	if *format == "json" {

@@ -256,3 +256,28 @@ func TestFigures(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchRunnerError(t *testing.T) {
+	fakeSim(t, nil)
+	inner := simRunner
+	simRunner = func(profile string) (bench.Runner, error) {
+		r, _ := inner(profile)
+		return func(ctx context.Context, p bench.Point) (bench.Measurement, error) {
+			if p.Lock == "spin" {
+				return bench.Measurement{}, fmt.Errorf("spin cannot run on %d nodes", p.Nodes)
+			}
+			return r(ctx, p)
+		}, nil
+	}
+	out, stderr, code := rdmasim(t, append(benchArgs, "--workers", "1")...)
+	if code != 2 || !strings.HasPrefix(stderr, "rdmasim: bench: point 4 (spin n2 t1") || !strings.Contains(stderr, "spin cannot run on 2 nodes") {
+		t.Errorf("exit %d: %q", code, stderr)
+	}
+	if strings.Count(out, "alock") != 4 {
+		t.Errorf("the rows before the error are not printed:\n%s", out)
+	}
+	_, stderr, code = rdmasim(t, "bench", "--alg", "spin", "--nodes", "2", "--keys", "4", "--progress=false", "--workers", "1")
+	if code != 2 || !strings.HasPrefix(stderr, "rdmasim: bench: point 0 (spin") {
+		t.Errorf("exit %d: %q", code, stderr)
+	}
+}
