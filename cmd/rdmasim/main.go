@@ -7,6 +7,9 @@
 //	rdmasim replay FILE           re-run a saved counterexample and print its trace
 //	rdmasim list                  the algorithms, with a one-line description and expected verdict
 //	rdmasim litmus                explore the built-in litmus suite (or litmus files given)
+//	rdmasim bench --alg alock,spin,mcs --nodes 5 --threads 2,4,8,12 --keys 100 --local 0.95 --csv r.csv
+//	                              the lock-table benchmark in timed mode over a grid of configurations
+//	rdmasim figures --out figs    the figures of timed mode (--quick: small sweeps; --from FILE: redraw)
 //
 // Exit status: 0 when every verdict is the algorithm's expected one (or a replay
 // reproduced its finding), 1 when a verdict differs from the expected one (or a
@@ -49,6 +52,8 @@ Usage:
   rdmasim litmus [FILE...]  explore litmus tests of the NIC's ordering semantics (the built-in suite by default)
   rdmasim hw run [flags]    run algorithms on real threads and real memory (native or verbs), judged by the same monitors
   rdmasim compare [flags]   the same algorithms on hardware and in the simulator, violations by kind side by side
+  rdmasim bench [flags]     the lock-table benchmark in timed mode over a grid of configurations
+  rdmasim figures [flags]   the figures of timed mode (running their sweeps, or from result files)
   rdmasim help [COMMAND]    help on a command
 
 Exit status: 0 every verdict as expected, 1 a verdict differs from the expected
@@ -102,6 +107,10 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdHW(rest, stdout, stderr)
 	case "compare":
 		return cmdCompare(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(rest, stdout, stderr)
+	case "figures":
+		return cmdFigures(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return dispatch([]string{rest[0], "--help"}, stdout, stderr)
@@ -109,7 +118,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, mainUsage)
 		return nil
 	default:
-		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, hw, compare, help)", cmd)
+		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, hw, compare, bench, figures, help)", cmd)
 	}
 }
 
