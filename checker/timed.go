@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/rdmasim/rdmasim/rdma"
@@ -30,6 +31,12 @@ type TimedExecution struct {
 // Like any execution, it is judged by the monitors and its decisions replay it
 // (Replay with the same cfg).
 func RunTimed(cfg Config, w workload.Workload, seed uint64) (TimedExecution, error) {
+	return RunTimedContext(context.Background(), cfg, w, seed)
+}
+
+// RunTimedContext is RunTimed, abandoned (Result.Abandoned) soon after ctx is
+// done.
+func RunTimedContext(ctx context.Context, cfg Config, w workload.Workload, seed uint64) (TimedExecution, error) {
 	if cfg.Timing == nil {
 		return TimedExecution{}, fmt.Errorf("a timed run needs a timing profile (Config.Timing)")
 	}
@@ -39,6 +46,7 @@ func RunTimed(cfg Config, w workload.Workload, seed uint64) (TimedExecution, err
 	}
 	rec := &opRecorder{infos: r.infos}
 	r.timer = func(st *sim.Thread) rdma.Thread { return &timedThread{Thread: st, rec: rec} }
+	r.stop = ctx.Done()
 	ex, err := r.execute(sim.NewRandom(seed), false, nil)
 	if err != nil {
 		return TimedExecution{}, err

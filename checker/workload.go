@@ -320,6 +320,7 @@ type runner struct {
 	// timer, if set, wraps every simulated thread (timed mode's recorder of
 	// operation times).
 	timer func(*sim.Thread) rdma.Thread
+	stop  <-chan struct{} // abandons executions (sim.Config.Stop)
 }
 
 func newRunner(cfg Config, w workload.Workload) (*runner, error) {
@@ -380,7 +381,7 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 	if w.timer != nil {
 		body = func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), w.timer(st))) }
 	}
-	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch}
+	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch, Stop: w.stop}
 	if w.cfg.Timing != nil {
 		simCfg.Timed, simCfg.Until = true, w.cfg.Until
 		if w.cfg.StepBound == 0 && w.cfg.Until > 0 {

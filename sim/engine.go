@@ -118,6 +118,9 @@ type Config struct {
 	// next step is due after Until nanoseconds (Result.Horizon): workloads
 	// whose threads run forever stop there. 0: no limit.
 	Until int64
+	// Stop, if set, abandons the execution (Result.Abandoned) soon after it
+	// is closed: a long timed run can be interrupted.
+	Stop <-chan struct{}
 }
 
 // Clock is implemented by models that keep simulated time (timed mode).
@@ -244,6 +247,16 @@ func (e *Engine) Run(c Chooser) Result {
 		if e.cfg.Timed {
 			if opts = e.due(opts); opts == nil {
 				horizon = true
+				break
+			}
+		}
+		if e.cfg.Stop != nil && e.steps&1023 == 0 {
+			select {
+			case <-e.cfg.Stop:
+				abandoned = true
+			default:
+			}
+			if abandoned {
 				break
 			}
 		}
