@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -156,10 +157,27 @@ func TestBenchErrors(t *testing.T) {
 	}
 }
 
-func TestBenchNotAvailable(t *testing.T) {
-	_, stderr, code := rdmasim(t, "bench", "--progress=false")
-	if code != 2 || stderr != "rdmasim: bench: timed mode is not available yet\n" {
-		t.Errorf("exit %d: %q", code, stderr)
+// TestBenchTimed runs the real timed simulation on small points: every lock
+// completes operations, and the same flags give the same bytes.
+func TestBenchTimed(t *testing.T) {
+	args := []string{"bench", "--progress=false", "--alg", "alock,spin,mcs", "--nodes", "2", "--threads", "2", "--keys", "4",
+		"--duration", "200us", "--warmup", "50us", "--format", "json"}
+	out, stderr, code := rdmasim(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, alg := range []string{"alock", "spin", "mcs"} {
+		if !strings.Contains(out, `"lock": "`+alg+`"`) {
+			t.Errorf("no row for %s:\n%s", alg, out)
+		}
+	}
+	if strings.Contains(out, `"ops": 0,`) {
+		t.Errorf("a point completed no operation:\n%s", out)
+	}
+	again, _, _ := rdmasim(t, args...)
+	strip := func(s string) string { return regexp.MustCompile(`"wall_s": [0-9.e-]+`).ReplaceAllString(s, "") }
+	if strip(out) != strip(again) {
+		t.Errorf("two runs differ")
 	}
 }
 
