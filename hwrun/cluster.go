@@ -508,8 +508,13 @@ func (c *Cluster) dataPath(cfg Config) ([]*nodeReport, error) {
 				lastSum, lastChange = sum, now
 			} else if !stopped && now.Sub(lastChange) >= timeout {
 				stopped = true
-				if err := c.broadcast(&message{Kind: msgStop}); err != nil {
-					return nil, err
+				for n, cn := range c.conns {
+					if reports[n] != nil {
+						continue // done already
+					}
+					if err := cn.send(&message{Kind: msgStop}); err != nil {
+						return nil, err
+					}
 				}
 			}
 		case <-c.ctx.Done():

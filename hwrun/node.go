@@ -31,10 +31,15 @@ type JoinOptions struct {
 	Devices []string
 }
 
+// ErrAborted is what Join's error is (errors.Is) when the coordinator ended
+// the session after a failure elsewhere: the coordinator reports it.
+var ErrAborted = errors.New("the coordinator ended the session")
+
 // abortError is the coordinator's end of a session after a failure.
 type abortError struct{ reason string }
 
-func (e *abortError) Error() string { return "the coordinator ended the session: " + e.reason }
+func (e *abortError) Error() string        { return "the coordinator ended the session: " + e.reason }
+func (e *abortError) Is(target error) bool { return target == ErrAborted }
 
 // nodeProc is a node's process in a session.
 type nodeProc struct {
@@ -443,8 +448,17 @@ wait:
 	if err := n.cn.send(&message{Kind: msgDone, Report: rep}); err != nil {
 		return err
 	}
-	if _, err := n.expect(msgFinish, 0); err != nil {
-		return err
+	for {
+		m, err := n.next(0)
+		if err != nil {
+			return err
+		}
+		if m.Kind == msgFinish {
+			break
+		}
+		if m.Kind != msgStop { // a stop may cross the done
+			return fmt.Errorf("an unexpected %q message from the coordinator (want finish)", m.Kind)
+		}
 	}
 	dump := make([]uint64, mem.next[nr.node]/rdma.WordBytes)
 	for i := rdma.ReservedBytes / rdma.WordBytes; i < len(dump); i++ {
