@@ -194,6 +194,7 @@ type nodeRun struct {
 	scope   string
 	started func()         // after the start barrier (unlink the shared files)
 	after   func(*nodeRun) // after the threads finish, before the report (stop the NICs, complete posted verbs)
+	layout  []uint64       // bytes used per node by the workload (nil: mem.next)
 	threads []*thread
 	stop    atomic.Bool
 	fail    func(property, msg string)
@@ -237,7 +238,11 @@ func (n *nodeProc) run(o *order) error {
 	if err != nil {
 		return err
 	}
-	if err := n.cn.send(&message{Kind: msgReady, Layout: nr.mem.next}); err != nil {
+	layout := nr.layout
+	if layout == nil {
+		layout = nr.mem.next
+	}
+	if err := n.cn.send(&message{Kind: msgReady, Layout: layout}); err != nil {
 		return err
 	}
 	if _, err := n.expect(msgStart, 2*n.opts.PeerTimeout); err != nil {
