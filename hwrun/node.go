@@ -209,14 +209,14 @@ func (n *nodeProc) run(o *order) error {
 	}
 	cfg := o.Config
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("node %d: %v", n.node, err)
+		return err
 	}
 	if n.node >= cfg.Nodes {
-		return fmt.Errorf("node %d: the run has nodes 0 … %d", n.node, cfg.Nodes-1)
+		return fmt.Errorf("the run has nodes 0 … %d", cfg.Nodes-1)
 	}
 	w, err := n.opts.Build(o.Spec)
 	if err != nil {
-		return fmt.Errorf("node %d: building the workload: %v", n.node, err)
+		return fmt.Errorf("building the workload: %v", err)
 	}
 	words := cfg.WordsPerNode
 	if words == 0 {
@@ -273,7 +273,7 @@ func (nr *nodeRun) build(w workload.Workload) error {
 		err = errors.New("the workload built no program (Program.Thread is nil)")
 	}
 	if err != nil {
-		return fmt.Errorf("node %d: %v", nr.node, err)
+		return err
 	}
 	nr.prog = prog
 	return nil
@@ -296,7 +296,7 @@ func (n *nodeProc) setupNative(nr *nodeRun, o *order, w workload.Workload, words
 	path := filepath.Join(o.ShmDir, fmt.Sprintf("%s%s-r%d-n%d", shmPrefix, o.Session, o.Run, n.node))
 	own, err := createShm(path, size)
 	if err != nil {
-		return fmt.Errorf("node %d: %v", n.node, err)
+		return err
 	}
 	var once sync.Once
 	unlink := func() { once.Do(func() { os.Remove(path) }) }
@@ -323,10 +323,10 @@ func (n *nodeProc) setupNative(nr *nodeRun, o *order, w workload.Workload, words
 		}
 		var ep nativeEndpoint
 		if err := json.Unmarshal(b, &ep); err != nil || ep.Path == "" {
-			return fmt.Errorf("node %d: node %d's endpoint %q: not a native backend's", n.node, peer, b)
+			return fmt.Errorf("node %d's endpoint %q: not a native backend's", peer, b)
 		}
 		if regions[peer], err = openShm(ep.Path, size); err != nil {
-			return fmt.Errorf("node %d: node %d's memory: %v", n.node, peer, err)
+			return fmt.Errorf("node %d's memory: %v", peer, err)
 		}
 	}
 	if nr.mem, err = memoryOf(regions, nil, n.node); err != nil {
@@ -393,7 +393,7 @@ func (n *nodeProc) execute(nr *nodeRun, setupStart time.Time) error {
 		}
 		p, err := nr.paths(id)
 		if err != nil {
-			return fmt.Errorf("node %d: connecting %s's QPs: %v", nr.node, nr.names[id], err)
+			return fmt.Errorf("connecting %s's QPs: %v", nr.names[id], err)
 		}
 		ids = append(ids, id)
 		nr.threads = append(nr.threads, &thread{id: id, node: in.Node, mem: mem, verbs: p, stop: &nr.stop, progress: &progress, fail: nr.fail, local: in.Local,

@@ -39,7 +39,7 @@ type verbsRound2 struct{ Responders []qpEnd }
 
 func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words int, cleanup *[]func()) error {
 	if !verbs.Supported() {
-		return fmt.Errorf("node %d: verbs support was not compiled in (build with -tags rdma and libibverbs-dev)", n.node)
+		return errors.New("verbs support was not compiled in (build with -tags rdma and libibverbs-dev)")
 	}
 	cfg, size := nr.cfg, words*rdma.WordBytes
 	names := n.opts.Devices
@@ -49,19 +49,19 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 	if len(names) == 0 {
 		var err error
 		if names, err = verbs.DeviceNames(); err != nil {
-			return fmt.Errorf("node %d: %v", n.node, err)
+			return err
 		}
 		if len(names) == 0 {
-			return fmt.Errorf("node %d: no RDMA device found (ibv_get_device_list is empty)", n.node)
+			return errors.New("no RDMA device found (ibv_get_device_list is empty)")
 		}
 	}
 	dev, err := verbs.Open(names[n.node%len(names)])
 	if err != nil {
-		return fmt.Errorf("node %d: %v", n.node, err)
+		return err
 	}
 	*cleanup = append(*cleanup, func() { dev.Close() })
 	if dev.AtomicCap() == verbs.AtomicNone {
-		return fmt.Errorf("node %d: device %s reports atomic_cap NONE: it cannot run RDMA atomics; refusing", n.node, dev.Name())
+		return fmt.Errorf("device %s reports atomic_cap NONE: it cannot run RDMA atomics; refusing", dev.Name())
 	}
 	nr.scope = "hca"
 	if dev.AtomicCap() == verbs.AtomicGlob {
@@ -69,7 +69,7 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 	}
 	arena, err := dev.NewArena(size)
 	if err != nil {
-		return fmt.Errorf("node %d: %v", n.node, err)
+		return err
 	}
 	*cleanup = append(*cleanup, func() {
 		if !nr.leak {
@@ -126,7 +126,7 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 		for t := 0; t <= cfg.Nodes; t++ {
 			q, err := newQP()
 			if err != nil {
-				return fmt.Errorf("node %d: %s's QPs: %v", n.node, nr.names[id], err)
+				return fmt.Errorf("%s's QPs: %v", nr.names[id], err)
 			}
 			end := qpEnd{Thread: id, Target: t, Endpoint: q.Endpoint()}
 			if t == cfg.Nodes {
@@ -147,10 +147,10 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 	remotes := make([]verbs.Remote, len(table))
 	for p, b := range table {
 		if err := json.Unmarshal(b, &peers[p]); err != nil || peers[p].Remote.Size == 0 {
-			return fmt.Errorf("node %d: node %d's endpoints %.80q: not a verbs backend's", n.node, p, b)
+			return fmt.Errorf("node %d's endpoints %.80q: not a verbs backend's", p, b)
 		}
 		if peers[p].Remote.Size < uint64(size) {
-			return fmt.Errorf("node %d: node %d registered %d bytes, want %d", n.node, p, peers[p].Remote.Size, size)
+			return fmt.Errorf("node %d registered %d bytes, want %d", p, peers[p].Remote.Size, size)
 		}
 		remotes[p] = peers[p].Remote
 		if peers[p].Scope != "glob" {
@@ -166,10 +166,10 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 			}
 			q, err := newQP()
 			if err != nil {
-				return fmt.Errorf("node %d: a responder QP for %s: %v", n.node, nr.names[req.Thread], err)
+				return fmt.Errorf("a responder QP for %s: %v", nr.names[req.Thread], err)
 			}
 			if err := q.Connect(req.Endpoint); err != nil {
-				return fmt.Errorf("node %d: connecting the responder QP of %s: %v", n.node, nr.names[req.Thread], err)
+				return fmt.Errorf("connecting the responder QP of %s: %v", nr.names[req.Thread], err)
 			}
 			r2.Responders = append(r2.Responders, qpEnd{Thread: req.Thread, Target: n.node, Mark: req.Mark, Endpoint: q.Endpoint()})
 		}
@@ -182,7 +182,7 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 	for p, b := range table {
 		var r verbsRound2
 		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("node %d: node %d's responders: %v", n.node, p, err)
+			return fmt.Errorf("node %d's responders: %v", p, err)
 		}
 		for _, e := range r.Responders {
 			responders[qpEnd{Thread: e.Thread, Target: e.Target, Mark: e.Mark}] = e.Endpoint
@@ -191,10 +191,10 @@ func (n *nodeProc) setupVerbs(nr *nodeRun, o *order, w workload.Workload, words 
 	connect := func(q *verbs.QP, id, target int, mark bool) error {
 		ep, ok := responders[qpEnd{Thread: id, Target: target, Mark: mark}]
 		if !ok {
-			return fmt.Errorf("node %d: node %d made no responder QP for %s", n.node, target, nr.names[id])
+			return fmt.Errorf("node %d made no responder QP for %s", target, nr.names[id])
 		}
 		if err := q.Connect(ep); err != nil {
-			return fmt.Errorf("node %d: connecting %s's QP to node %d: %v", n.node, nr.names[id], target, err)
+			return fmt.Errorf("connecting %s's QP to node %d: %v", nr.names[id], target, err)
 		}
 		return nil
 	}

@@ -23,10 +23,14 @@ import (
 // coordinator named in joinEnv instead of running the tests.
 const joinEnv = "RDMASIM_HWRUN_TEST_JOIN"
 
+// thisNode is the node of this process, when it is a node's process.
+var thisNode = -1
+
 func TestMain(m *testing.M) {
 	if v := os.Getenv(joinEnv); v != "" {
 		addr, node, _ := strings.Cut(v, ",")
 		n, _ := strconv.Atoi(node)
+		thisNode = n
 		err := hwrun.Join(context.Background(), addr, n, hwrun.JoinOptions{Build: buildSpec, PeerTimeout: 5 * time.Second})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "node %d: %v\n", n, err)
@@ -46,6 +50,11 @@ type testSpec struct {
 	Overlap bool
 	// Die: node 1's thread exits its process after a few operations.
 	Die bool
+	// DieInSetup: node 1's process exits while it builds the workload, after
+	// it created its shared memory file.
+	DieInSetup bool
+	// Broken: a lock that never frees (the run hangs).
+	Broken bool
 }
 
 func buildSpec(b []byte) (workload.Workload, error) {
@@ -58,6 +67,10 @@ func buildSpec(b []byte) (workload.Workload, error) {
 		return overlap, nil
 	case s.Die:
 		return dying, nil
+	case s.DieInSetup:
+		return dyingInSetup, nil
+	case s.Broken:
+		return broken, nil
 	}
 	a, err := lookup(s.Lock)
 	if err != nil {
@@ -130,6 +143,19 @@ var dying = workload.Object[rdma.Ptr]{
 		}
 	},
 }
+
+// dyingInSetup: node 1's process exits while it builds the workload.
+var dyingInSetup = workload.Object[int]{
+	New: func(s workload.Setup) (int, error) {
+		if thisNode == 1 {
+			os.Exit(3)
+		}
+		return 0, nil
+	},
+	Thread: func(*workload.Thread, int, int) {},
+}
+
+var broken = workload.LockCounter{Lock: func(s rdma.Setup) (rdma.Lock, error) { return &brokenLock{w: s.Alloc(s.Home(), 1, "lock")}, nil }}
 
 // startCluster starts a session of nodes processes of this test binary (the
 // nodes in skip are not started), with its shared files in a directory of
@@ -280,6 +306,45 @@ func TestProcsPeerDies(t *testing.T) {
 	}
 	c.Close()
 	noLeftovers(t, dir)
+}
+
+// TestProcsPeerDiesInSetup: a node's process that exits after creating its
+// shared memory file, before the start: an error naming it, and no file left.
+func TestProcsPeerDiesInSetup(t *testing.T) {
+	c, dir, err := startCluster(t, 2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Run(hwrun.Config{Nodes: 2, Threads: []int{1}, Ops: 1}, dyingInSetup, spec(testSpec{DieInSetup: true}))
+	if err == nil || !strings.Contains(err.Error(), "node 1's process went away") {
+		t.Errorf("error %v, want node 1's process gone", err)
+	}
+	c.Close()
+	noLeftovers(t, dir)
+}
+
+// TestProcsHung: a lock that never frees hangs the run across processes: the
+// coordinator's watchdog stops every node's threads and reports the run hung,
+// naming the threads still in acquire; the session goes on.
+func TestProcsHung(t *testing.T) {
+	c, dir, err := startCluster(t, 2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Close(); noLeftovers(t, dir) }()
+	cfg := hwrun.Config{Nodes: 2, Threads: []int{1, 2}, Ops: 2, Timeout: 300 * time.Millisecond}
+	res, err := c.Run(cfg, broken, spec(testSpec{Broken: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Hung || res.Finding == nil || res.Finding.Property != hwrun.Hung || !strings.Contains(res.Finding.Message, "acquire") {
+		t.Errorf("hung %v, finding %v", res.Hung, res.Finding)
+	}
+	cfg.Timeout = 5 * time.Second
+	res, err = c.Run(cfg, lockWorkload(t, "spin"), spec(testSpec{Lock: "spin"}))
+	if err != nil || res.Finding != nil {
+		t.Errorf("a run after a hung one: %v, %v", err, res.Finding)
+	}
 }
 
 // TestProcsGarbagePeer: something that does not speak the protocol is a clear
