@@ -173,14 +173,20 @@ func (cn *conn) send(m *message) error {
 }
 
 // recv reads one message (no deadline: the callers time out themselves).
-func (cn *conn) recv() (*message, error) {
+func (cn *conn) recv() (*message, error) { return cn.recvMax(maxFrame) }
+
+// helloMax bounds the first message of a peer not yet known to be a node.
+const helloMax = 64 << 10
+
+// recvMax reads one message of at most limit bytes.
+func (cn *conn) recvMax(limit uint32) (*message, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(cn.r, hdr[:]); err != nil {
 		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || n > maxFrame {
-		return nil, fmt.Errorf("a frame of %d bytes (the limit is %d): not the bootstrap protocol", n, maxFrame)
+	if n == 0 || n > limit {
+		return nil, fmt.Errorf("a frame of %d bytes (the limit is %d): not the bootstrap protocol", n, limit)
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(cn.r, buf); err != nil {

@@ -229,7 +229,7 @@ func (c *Cluster) hello(nc net.Conn) joined {
 		return joined{err: err}
 	}
 	nc.SetReadDeadline(time.Now().Add(c.opts.PeerTimeout))
-	m, err := cn.recv()
+	m, err := cn.recvMax(helloMax)
 	nc.SetReadDeadline(time.Time{})
 	if err == nil && m.Kind != msgHello {
 		err = fmt.Errorf("a %q message instead of hello", m.Kind)

@@ -350,7 +350,7 @@ func TestProcsHung(t *testing.T) {
 // TestProcsGarbagePeer: something that does not speak the protocol is a clear
 // error, neither a hang nor a panic.
 func TestProcsGarbagePeer(t *testing.T) {
-	for _, garbage := range []string{"GET / HTTP/1.0\r\n\r\n", "rdmasim-hw-bootstrap/9\n", ""} {
+	for _, garbage := range []string{"GET / HTTP/1.0\r\n\r\n", "rdmasim-hw-bootstrap/9\n", "", "rdmasim-hw-bootstrap/1\n\x7f\xff\xff\xff"} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +378,7 @@ func TestProcsGarbagePeer(t *testing.T) {
 		io.WriteString(nc, garbage)
 		err = <-done
 		nc.Close()
-		want := map[string]string{"": "sent no greeting", "rdmasim-hw-bootstrap/9\n": "another version"}[garbage]
+		want := map[string]string{"": "sent no greeting", "rdmasim-hw-bootstrap/9\n": "another version", "rdmasim-hw-bootstrap/1\n\x7f\xff\xff\xff": "a frame of 2147483647 bytes"}[garbage]
 		if want == "" {
 			want = "not an rdmasim hw peer"
 		}
