@@ -37,9 +37,76 @@
 // ascending address order; on the verbs backend it is one work request, and
 // Wait and Poll collect completions by work request id.
 //
+// # One process per node
+//
+// [Run] runs every node in one process. [StartCluster] and [Join] run every
+// node in a process of its own: on this machine (ClusterOptions.Launch starts
+// them; rdmasim hw run --procs), or one per machine of a cluster (rdmasim hw
+// node --join HOST:PORT --node I on each, verbs backend). The coordinator
+// listens on TCP; every node's process connects, greets with the protocol's
+// name and version (a peer that sends anything else is named and refused at
+// its first wrong byte, a silent one after half the peer timeout), and says
+// which node it is. Messages are gob values in frames of at most 512 MiB. A
+// node that has not joined within the peer timeout is an error naming it. For
+// every run ([Cluster.Run]) the coordinator sends the configuration and the
+// workload's description (opaque bytes the caller's Build turns into the same
+// workload in every process); the nodes set up and exchange what their peers
+// need in rounds relayed by the coordinator (a shared file's name; or arenas'
+// addresses, rkeys and sizes, atomic caps, then QP numbers, PSNs, LIDs and
+// GIDs of every requester and responder QP); a start message is the barrier;
+// while their threads run the nodes send a heartbeat with their progress every
+// 100 ms, and the coordinator's watchdog stops the run as hung when the sum
+// stands still for Config.Timeout. A node whose connection closes (its process
+// died) or that sends no heartbeat for the peer timeout is an error naming it:
+// the coordinator tells every other node to abort, they stop their threads at
+// their next Pause and release their memory, files and QPs, and the session is
+// over. At the end every node sends its records, its events and its node's
+// memory (the allocated words), and the coordinator judges the merged run.
+//
+// The native backend across processes: each node's memory is a file its
+// process creates (in /dev/shm, else the temporary directory) and maps shared;
+// every process maps every node's file, and the owner unlinks its file at the
+// start barrier, once all have mapped it, so a run that dies later leaves
+// nothing behind (the coordinator removes the session's files too, for a
+// process killed during set-up). CPU operations stay real atomic instructions
+// on the shared mapping. Each process has a NIC goroutine for every node, and
+// those of one node in all processes take that node's NIC lock (a word of its
+// reserved bytes) around each request: the node's NIC carries out one verb at
+// a time across processes, an RDMA atomic is still a load and then a store
+// under that lock (atomic among NIC atomics, IBV_ATOMIC_HCA), and a CPU atomic,
+// which never takes the lock, can land between them. The alternative, one NIC
+// goroutine per node in its own process fed through request rings in shared
+// memory, keeps the same semantics but needs a polling goroutine per node and
+// a ring protocol; the lock does it with one word, posted verbs stay
+// asynchronous (the requester's NIC goroutine serves them in order), and a
+// wait for the lock gives up when the run is stopped (a process that died
+// holding it).
+//
+// Monitors across processes: each process runs the workload with a recorder
+// in place of the monitors, which notes every mark (call, return, entry, exit,
+// doorway) with its place in a global order, and every access (the CPU writes
+// and atomics and NIC atomics mixed atomicity judges) after its thread's
+// previous mark. The global order is a counter: a CPU FAA on a word of node 0's
+// shared memory (native), or an RDMA FAA through a QP of its own to node 0's
+// reserved bytes (verbs, on one machine or a cluster: no clocks are compared).
+// As in one process, an entry is marked after the lock was acquired and an exit
+// before it is released, so an overlap in the counter's order is an overlap
+// that happened. The coordinator builds the workload on a memory of the same
+// layout (the nodes' layouts are checked against it), replays every thread's
+// events in that order into one workload.Run — mutual exclusion, bypass, mixed
+// atomicity, the workload's own monitors and the history for linearizability,
+// judged by the same code as in one process — and runs the final check (lost
+// update) on the memory the nodes sent. Differences from one process: the
+// recorder's FAA adds a round trip to every mark (a cluster's verbs run is
+// slower, and its windows differ); the order of an access among other
+// threads' events is approximate (mixed atomicity does not depend on it); a
+// critical section with key 0 is replayed as Enter, so a lock table's key 0
+// counts towards bypass; operation times count from each process's own start
+// (aligned by the barrier, within a socket's latency).
+//
 // Limits: one QP per thread per node (lane 0 only); the Fenced flag is not
 // passed to the device (an RC QP completes in order, and a blocking verb waits
 // for the thread's earlier posted ones); no allocation while threads run (lay
-// memory out in the constructor); one process for all nodes (no launcher of
-// one process per node yet).
+// memory out in the constructor); the native backend needs every node's
+// process on one machine (shared files).
 package hwrun

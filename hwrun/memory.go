@@ -17,8 +17,10 @@ import (
 // allocated with labels, and the run's shape, so that it serves as the
 // workload's Setup.
 type Memory struct {
-	mapped  bool // the regions are this Memory's own mappings (Close unmaps them)
-	regions [][]byte
+	mapped  bool       // the regions are this Memory's own mappings (Close unmaps them)
+	own     int        // the node whose words Init writes (-1: every node's)
+	regions [][]byte   // nil: a node whose memory is in another process (verbs)
+	sizes   []uint64   // by node: bytes
 	words   [][]uint64 // the regions as words
 	next    []uint64   // by node: the next free byte offset
 	allocs  []alloc
@@ -42,7 +44,7 @@ func NewMemory(nodes, words int) (*Memory, error) {
 	if words < rdma.ReservedBytes/rdma.WordBytes+1 {
 		return nil, fmt.Errorf("memory: %d words per node: too few", words)
 	}
-	m := &Memory{nodes: nodes, next: make([]uint64, nodes), mapped: true}
+	m := &Memory{nodes: nodes, next: make([]uint64, nodes), mapped: true, own: -1}
 	for n := range nodes {
 		b, err := unix.Mmap(-1, 0, words*rdma.WordBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 		if err != nil {
@@ -50,6 +52,7 @@ func NewMemory(nodes, words int) (*Memory, error) {
 			return nil, fmt.Errorf("memory: mapping %d words for node %d: %v", words, n, err)
 		}
 		m.regions = append(m.regions, b)
+		m.sizes = append(m.sizes, uint64(len(b)))
 		m.words = append(m.words, unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), words))
 		m.next[n] = rdma.ReservedBytes
 	}
@@ -59,13 +62,30 @@ func NewMemory(nodes, words int) (*Memory, error) {
 // memoryOver lays a Memory over regions mapped by someone else (a verbs
 // backend's registered arenas), one per node.
 func memoryOver(regions [][]byte) (*Memory, error) {
-	m := &Memory{nodes: len(regions), next: make([]uint64, len(regions))}
+	return memoryOf(regions, nil, -1)
+}
+
+// memoryOf lays a Memory over regions, one per node; a nil region is a node
+// whose memory lives in another process (its words are allocated, not
+// mapped: sizes gives its size). Init writes only node own's words (-1: every
+// node's); the other processes initialise theirs.
+func memoryOf(regions [][]byte, sizes []uint64, own int) (*Memory, error) {
+	m := &Memory{nodes: len(regions), next: make([]uint64, len(regions)), own: own}
 	for n, b := range regions {
-		if len(b) < rdma.ReservedBytes+rdma.WordBytes || len(b)%rdma.WordBytes != 0 {
-			return nil, fmt.Errorf("memory: node %d's region of %d bytes is too small or not whole words", n, len(b))
+		size := uint64(len(b))
+		if b == nil && n < len(sizes) {
+			size = sizes[n]
+		}
+		if size < rdma.ReservedBytes+rdma.WordBytes || size%rdma.WordBytes != 0 {
+			return nil, fmt.Errorf("memory: node %d's region of %d bytes is too small or not whole words", n, size)
 		}
 		m.regions = append(m.regions, b)
-		m.words = append(m.words, unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/rdma.WordBytes))
+		m.sizes = append(m.sizes, size)
+		var w []uint64
+		if b != nil {
+			w = unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/rdma.WordBytes)
+		}
+		m.words = append(m.words, w)
 		m.next[n] = rdma.ReservedBytes
 	}
 	return m, nil
@@ -79,6 +99,9 @@ func (m *Memory) Close() error {
 	}
 	var errs []error
 	for _, b := range m.regions {
+		if b == nil {
+			continue
+		}
 		if err := unix.Munmap(b); err != nil {
 			errs = append(errs, err)
 		}
@@ -107,8 +130,8 @@ func (m *Memory) Alloc(node, words int, label string) rdma.Ptr {
 	}
 	off := m.next[node]
 	end := off + uint64(words*rdma.WordBytes)
-	if end > uint64(len(m.regions[node])) {
-		m.fail(fmt.Errorf("Alloc(%d, %d, %q): node %d's %d bytes are used up", node, words, label, node, len(m.regions[node])))
+	if end > m.sizes[node] {
+		m.fail(fmt.Errorf("Alloc(%d, %d, %q): node %d's %d bytes are used up", node, words, label, node, m.sizes[node]))
 		return 0
 	}
 	m.next[node] = end
@@ -119,6 +142,9 @@ func (m *Memory) Alloc(node, words int, label string) rdma.Ptr {
 
 // Init implements rdma.Setup.
 func (m *Memory) Init(p rdma.Ptr, v uint64) {
+	if m.own >= 0 && p.Node() != m.own && m.allocated(p) {
+		return // another process's word: its owner initialises it
+	}
 	if w := m.word(p); w != nil {
 		atomic.StoreUint64(w, v)
 	} else {
@@ -132,13 +158,28 @@ func (m *Memory) fail(err error) {
 	}
 }
 
-// word returns the word at p, or nil when p is not an allocated, aligned word.
+// word returns the word at p, or nil when p is not an allocated, aligned word
+// of memory mapped here.
 func (m *Memory) word(p rdma.Ptr) *uint64 {
-	n, off := p.Node(), p.Offset()
-	if n < 0 || n >= m.nodes || off%rdma.WordBytes != 0 || off < rdma.ReservedBytes || off >= m.next[n] {
+	if !m.allocated(p) || m.words[p.Node()] == nil {
 		return nil
 	}
-	return &m.words[n][off/rdma.WordBytes]
+	return &m.words[p.Node()][p.Offset()/rdma.WordBytes]
+}
+
+// allocated reports whether p is an allocated, aligned word.
+func (m *Memory) allocated(p rdma.Ptr) bool {
+	n, off := p.Node(), p.Offset()
+	return n >= 0 && n < m.nodes && off%rdma.WordBytes == 0 && off >= rdma.ReservedBytes && off < m.next[n]
+}
+
+// reserved returns word i of node n's reserved bytes (the shared NIC lock and
+// mark counter of a run with one process per node), nil when not mapped here.
+func (m *Memory) reserved(n, i int) *uint64 {
+	if n < 0 || n >= m.nodes || m.words[n] == nil || i >= rdma.ReservedBytes/rdma.WordBytes {
+		return nil
+	}
+	return &m.words[n][i]
 }
 
 // Peek reads the word at p (0 if it is not one).

@@ -35,6 +35,27 @@ type nic struct {
 	global bool
 	gap    time.Duration // between an atomic's load and its store (the PCIe read's round trip)
 	in     chan *request
+	// With one process per node, every process has a NIC goroutine for every
+	// node, and they take the target node's NIC lock (a word of its reserved
+	// bytes in the shared memory) around each request: the NIC's verbs stay
+	// one at a time across processes. stop ends a wait for the lock (a process
+	// that died holding it).
+	lock *uint64
+	stop *atomic.Bool
+}
+
+// errStopped is a verb given up because the run was stopped.
+var errStopped = fmt.Errorf("the run was stopped")
+
+// acquire takes the shared NIC lock, or gives up when the run is stopped.
+func (n *nic) acquire() bool {
+	for !atomic.CompareAndSwapUint64(n.lock, 0, 1) {
+		if n.stop != nil && n.stop.Load() {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
 }
 
 // wait spins for the atomic gap: the time a real NIC's PCIe read takes to come
@@ -49,11 +70,21 @@ func (n *nic) wait() {
 
 func (n *nic) serve() {
 	for r := range n.in {
-		if r.post {
-			r.reply <- n.doPosted(r)
-		} else {
-			r.reply <- n.do(r)
+		if n.lock != nil && !n.acquire() {
+			r.err = errStopped
+			r.reply <- 0
+			continue
 		}
+		var v uint64
+		if r.post {
+			v = n.doPosted(r)
+		} else {
+			v = n.do(r)
+		}
+		if n.lock != nil {
+			atomic.StoreUint64(n.lock, 0)
+		}
+		r.reply <- v
 	}
 }
 
@@ -205,6 +236,9 @@ func (t *thread) verb(kind rdma.Op, p rdma.Ptr, a, b uint64, buf []uint64) uint6
 	r := &t.req
 	r.kind, r.addr, r.a, r.b, r.buf, r.err, r.post = kind, p, a, b, buf, nil, false
 	v := t.verbs.do(r, n)
+	if r.err != nil && t.stop.Load() {
+		panic(stopThread{}) // a verb given up at a stop
+	}
 	if r.err != nil {
 		t.fail("misuse", fmt.Sprintf("t%d: %v", t.id, r.err))
 		panic(stopThread{})

@@ -244,28 +244,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 	}
 	res := &Result{Names: names, Setup: time.Since(setupStart), AtomicScope: scope}
 
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	for _, t := range threads {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			defer t.recoverThread()
-			wt := run.Thread(t.id, t)
-			ready.Done()
-			<-start
-			prog.Thread(wt)
-		}()
-	}
-	ready.Wait()
-	epoch := time.Now()
-	for _, t := range threads {
-		t.epoch = epoch
-	}
-	close(start)
-	finished := make(chan struct{})
-	go func() { done.Wait(); close(finished) }()
+	finished, epoch := startThreads(threads, prog.Thread, run)
 	// The watchdog: a run is hung when no operation completed for timeout.
 	tick := time.NewTicker(min(100*time.Millisecond, max(timeout/10, time.Millisecond)))
 	defer tick.Stop()

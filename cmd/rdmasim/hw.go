@@ -13,7 +13,6 @@ import (
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/hwrun"
-	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/traces"
 	"github.com/rdmasim/rdmasim/workload"
 )
@@ -32,9 +31,17 @@ throughput and acquire latency (local and remote threads apart).
                      RC QP per thread per node, set up before the run; the
                      device's atomic_cap is reported (NONE is refused)
 
+One process per node: --procs launches every node as a process of its own on
+this machine (rdmasim hw node), which exchange what their peers need (shared
+memory files, or QP numbers, GIDs, rkeys and addresses) over a local socket;
+--listen HOST:PORT without --procs waits for the nodes of a cluster to join
+(rdmasim hw node --join HOST:PORT --node I on every machine, verbs backend). A
+node that never joins, or whose process dies, is an error after
+--peer-timeout (exit status 1).
+
 Exit status: 0 every verdict as expected (safe locks ok; a naive lock may or
-may not show its race in a run), 1 a safe lock showed a violation, 2 a usage
-error.
+may not show its race in a run), 1 a safe lock showed a violation (or a run
+with one process per node failed), 2 a usage error.
 
 Flags:
 `
@@ -59,19 +66,24 @@ type hwResult struct {
 	ExpectSafe  bool           `json:"expect_safe"`
 	AtomicScope string         `json:"atomic_scope"` // hca or glob: the simulator's --scope to compare with
 	AsExpected  bool           `json:"as_expected"`
+	Procs       bool           `json:"procs,omitempty"` // one process per node
 	lastResult  *hwrun.Result  // for --csv
 }
 
 func cmdHW(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
-		fmt.Fprint(stdout, "Usage: rdmasim hw run [flags]   (rdmasim hw run --help for the flags)\n")
+		fmt.Fprint(stdout, "Usage: rdmasim hw run [flags]                       (rdmasim hw run --help for the flags)\n"+
+			"       rdmasim hw node --join HOST:PORT --node I  (rdmasim hw node --help)\n")
 		if len(args) == 0 {
-			return usagef("hw: want a subcommand: run")
+			return usagef("hw: want a subcommand: run or node")
 		}
 		return nil
 	}
+	if args[0] == "node" {
+		return cmdHWNode(args[1:], stdout, stderr)
+	}
 	if args[0] != "run" {
-		return usagef("hw: unknown subcommand %q (want run)", args[0])
+		return usagef("hw: unknown subcommand %q (want run or node)", args[0])
 	}
 	fs := flag.NewFlagSet("hw run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -87,6 +99,7 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		budgetR = fs.Int("budget-remote", 0, "ALock remote cohort budget (0: the algorithm's default)")
 	)
 	hwf := addHWFlags(fs, hwDefaults{acquires: 1000, trials: 1, timeout: 30 * time.Second})
+	procs := addProcsFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, hwUsage)
@@ -124,12 +137,21 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 		return usagef("hw run: %v", err)
 	}
 	opts := algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}
+	cl, stopCluster, err := procs.start(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopCluster()
 	var results []hwResult
 	for _, a := range selected {
-		r, err := hwOne(a, opts, cfg, hwf.trials, table)
+		r, err := hwOneOn(cl, a, opts, cfg, hwf.trials, table)
 		if err != nil {
 			if len(results) > 0 {
 				printHW(stdout, results) // what was measured is not thrown away
+			}
+			var ie incompleteError
+			if errors.As(err, &ie) {
+				return err
 			}
 			return usagef("hw run %s: %v", a.Name, err)
 		}
@@ -159,22 +181,35 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 }
 
 func hwOne(a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int, table *workload.LockTable) (hwResult, error) {
+	return hwOneOn(nil, a, opts, cfg, trials, table)
+}
+
+// hwOneOn runs trials of algorithm a on cl, a session with one process per
+// node, or in this process when cl is nil.
+func hwOneOn(cl *hwrun.Cluster, a algorithms.Algorithm, opts algOptions, cfg hwrun.Config, trials int, table *workload.LockTable) (hwResult, error) {
 	backend := cfg.Backend
 	if backend == "" {
 		backend = hwrun.Native
 	}
-	r := hwResult{Algorithm: a.Name, Config: cfg, Backend: backend, Trials: trials, Verdict: "ok", ExpectSafe: a.ExpectSafe}
-	w := factory(a, opts)
-	if table != nil {
-		t := *table
-		t.Lock = func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, opts.options()) }
-		w = t
+	r := hwResult{Algorithm: a.Name, Config: cfg, Backend: backend, Trials: trials, Verdict: "ok", ExpectSafe: a.ExpectSafe, Procs: cl != nil}
+	spec := newHWSpec(a, opts, table)
+	w, err := spec.workload()
+	if err != nil {
+		return r, err
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return r, err
 	}
 	acquires, seconds := 0, 0.0
 	seen := map[string]bool{}
 	for range trials {
-		res, err := hwrun.Run(cfg, w)
-		if err != nil {
+		var res *hwrun.Result
+		if cl != nil {
+			if res, err = cl.Run(cfg, w, specJSON); err != nil {
+				return r, incompleteError{fmt.Sprintf("hw run %s: %v", a.Name, err)}
+			}
+		} else if res, err = hwrun.Run(cfg, w); err != nil {
 			return r, err
 		}
 		r.lastResult, r.AtomicScope = res, res.AtomicScope
@@ -225,7 +260,7 @@ func printHW(w io.Writer, results []hwResult) {
 		if r.Property != "" {
 			verdict += ": " + r.Property
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.0f\t%s\t%s\t%v\t%v\n", r.Algorithm, hwConfigString(r.Config), verdict, r.Violations, r.Trials,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.0f\t%s\t%s\t%v\t%v\n", r.Algorithm, hwConfigString(r.Config, r.Procs), verdict, r.Violations, r.Trials,
 			r.AcquiresPS, latencyText(r.Local), latencyText(r.Remote), time.Duration(r.SetupNs).Round(time.Microsecond), time.Duration(r.DataPathNs).Round(time.Microsecond))
 	}
 	tw.Flush()
@@ -248,8 +283,11 @@ func printHW(w io.Writer, results []hwResult) {
 	}
 }
 
-func hwConfigString(c hwrun.Config) string {
+func hwConfigString(c hwrun.Config, procs bool) string {
 	s := fmt.Sprintf("%dn threads=%v home=%d acq=%d", c.Nodes, c.Threads, c.Home, c.Ops)
+	if procs {
+		s += " procs"
+	}
 	switch {
 	case c.Backend == hwrun.Verbs:
 		return s + " verbs"
