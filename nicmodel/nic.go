@@ -800,71 +800,78 @@ func (n *NIC) qpBlocks(earlier []*request, fenced, atomic bool, acc int, p rdma.
 
 // Enabled implements sim.Model.
 func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
+	if n.tm != nil {
+		return n.enabledTimed(dst)
+	}
 	for th := range n.flight {
-		f := &n.flight[th]
-		if !f.active {
-			continue
-		}
-		op := f.op
-		o := sim.Option{Thread: int32(th), Op: op.Kind, Addr: op.Addr}
-		switch op.Kind {
-		case rdma.OpLoad:
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
-		case rdma.OpPoll:
-			o.Addr = cqAddr(th, op.QP)
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
-		case rdma.OpRCAS, rdma.OpRFAA:
-			if n.busy > 0 {
-				dst = n.requestOptions(dst, f.req)
-				continue
-			}
-			// The request's one event with nothing else outstanding, written
-			// out: this is the hot path of every campaign on a lock built on
-			// NIC atomics.
-			switch r := f.req; {
-			case n.cfg.Scope == ScopeGlob:
-				o.Write = true
-			case r.phase == phaseWrite:
-				o.Write, o.Lock, o.Ref = true, true, phaseWrite
-			case r.phase == phaseArrive:
-				o.Lock, o.Ref = true, phaseArrive
-			case !n.isLocked(op.Addr) && n.served(op.Addr, int32(th)):
-				o.Lock = true
-			default:
-				continue
-			}
-			if n.tm != nil {
-				o.At = n.eventDue(f.req, 0)
-			}
-			dst = append(dst, o)
-		case rdma.OpRRead, rdma.OpRReadN, rdma.OpRWrite:
-			dst = n.requestOptions(dst, f.req)
-		case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
-			// Under TSO a locked instruction waits for the store buffer to drain.
-			if n.cfg.CPU == CPUTSO && th < len(n.ts) && len(n.ts[th].buf) > 0 {
-				continue
-			}
-			o.Write = true
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
-		default: // Store
-			o.Write = true
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
+		if n.flight[th].active {
+			dst = n.threadOptions(dst, th)
 		}
 	}
 	if n.busy > 0 {
 		dst = n.enabledAsync(dst)
+	}
+	return dst
+}
+
+// threadOptions appends the enabled steps of thread th's own operation.
+func (n *NIC) threadOptions(dst []sim.Option, th int) []sim.Option {
+	f := &n.flight[th]
+	op := f.op
+	o := sim.Option{Thread: int32(th), Op: op.Kind, Addr: op.Addr}
+	switch op.Kind {
+	case rdma.OpLoad:
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
+	case rdma.OpPoll:
+		o.Addr = cqAddr(th, op.QP)
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
+	case rdma.OpRCAS, rdma.OpRFAA:
+		if n.busy > 0 {
+			return n.requestOptions(dst, f.req)
+		}
+		// The request's one event with nothing else outstanding, written
+		// out: this is the hot path of every campaign on a lock built on
+		// NIC atomics.
+		switch r := f.req; {
+		case n.cfg.Scope == ScopeGlob:
+			o.Write = true
+		case r.phase == phaseWrite:
+			o.Write, o.Lock, o.Ref = true, true, phaseWrite
+		case r.phase == phaseArrive:
+			o.Lock, o.Ref = true, phaseArrive
+		case !n.isLocked(op.Addr) && n.served(op.Addr, int32(th)):
+			o.Lock = true
+		default:
+			return dst
+		}
+		if n.tm != nil {
+			o.At = n.eventDue(f.req, 0)
+		}
+		dst = append(dst, o)
+	case rdma.OpRRead, rdma.OpRReadN, rdma.OpRWrite:
+		dst = n.requestOptions(dst, f.req)
+	case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
+		// Under TSO a locked instruction waits for the store buffer to drain.
+		if n.cfg.CPU == CPUTSO && th < len(n.ts) && len(n.ts[th].buf) > 0 {
+			return dst
+		}
+		o.Write = true
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
+	default: // Store
+		o.Write = true
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
 	}
 	return dst
 }
@@ -1004,6 +1011,9 @@ func (n *NIC) Fire(o sim.Option) bool {
 	op := f.op
 	th := int(o.Thread)
 	p := o.Addr
+	if n.tm != nil {
+		n.tm.dirty = append(n.tm.dirty, th)
+	}
 	if op.Kind == rdma.OpPoll {
 		n.firePoll(th, f)
 		if n.tm != nil {
@@ -1016,7 +1026,7 @@ func (n *NIC) Fire(o sim.Option) bool {
 	}
 	if n.tm != nil {
 		n.tm.advance(th, n.tm.now)
-		n.touched(th, p, o.Write)
+		n.touched(th, false, p, o.Write)
 	}
 	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
 	cur := *word
@@ -1187,7 +1197,7 @@ func (n *NIC) fireFlush(th int) bool {
 	word := &n.nodes[e.addr.Node()].mem[e.addr.Offset()/rdma.WordBytes]
 	ev := traces.Event{Thread: th, Kind: traces.CPU, Op: rdma.OpStore, Addr: e.addr, Wrote: e.val, HasWrite: true, Note: "drains from its store buffer"}
 	if n.tm != nil {
-		n.touched(th, e.addr, true)
+		n.touched(th, false, e.addr, true)
 	}
 	// The drain changes memory, not what th reads: it is nobody's iteration's
 	// write (thread -1).

@@ -128,7 +128,7 @@ func (r *Run) Reset(p *Program, n int, opts Options) {
 	if r.mixed.words == nil {
 		r.mixed.words = make([]mixedWord, 0, 8)
 	}
-	r.mixed.words = r.mixed.words[:0]
+	r.mixed.words, r.mixed.index = r.mixed.words[:0], nil
 	r.extra = append(r.extra[:0], p.Monitors...)
 	r.returns, r.clock, r.first = 0, 0, nil
 	r.warnings = nil
