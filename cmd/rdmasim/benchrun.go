@@ -80,9 +80,8 @@ func measure(ex checker.TimedExecution, p bench.Point) bench.Measurement {
 	pending := map[int]open{}
 	var all, local, remote []int64
 	type acc struct {
-		node      int
-		sum, ops  int64
-		hasThread bool
+		node     int
+		sum, ops int64
 	}
 	per := map[int]*acc{}
 	done := 0
