@@ -1,4 +1,4 @@
-package main
+package bench_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ func BenchmarkTimedPoint(b *testing.B) {
 	prof, _ := nicmodel.BuiltinProfile("cx3")
 	p := bench.Point{Lock: "alock", Nodes: 20, Threads: 8, Keys: 100, Local: 0.95, Seed: 1, Duration: 1_000_000, Warmup: 200_000}
 	for b.Loop() {
-		m, err := timedPoint(context.Background(), prof, p)
+		m, err := bench.Simulate(context.Background(), prof, p)
 		if err != nil {
 			b.Fatal(err)
 		}
