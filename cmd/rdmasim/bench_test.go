@@ -299,3 +299,39 @@ func TestBenchRunnerError(t *testing.T) {
 		t.Errorf("exit %d: %q", code, stderr)
 	}
 }
+
+func TestCalibrateCommand(t *testing.T) {
+	out, stderr, code := rdmasim(t, "calibrate")
+	if code != 0 || !strings.Contains(out, "C8") || !strings.Contains(out, "sum of squared relative errors") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "t.json")
+	if err := os.WriteFile(targets, []byte(`[{"id":"x","value":2200,"bench":"closed-latency","verb":"read"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "p.json")
+	out, stderr, code = rdmasim(t, "calibrate", "--targets", targets, "--fit", "--params", "wire_ns", "--out", prof, "--name", "mine")
+	if code != 0 || !strings.Contains(out, "+0.0%") && !strings.Contains(out, "-0.0%") {
+		t.Fatalf("fit: exit %d\n%s%s", code, out, stderr)
+	}
+	out, stderr, code = rdmasim(t, "calibrate", "--targets", targets, "--profile", prof)
+	if code != 0 || !strings.Contains(out, "profile mine") {
+		t.Fatalf("fitted profile: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fit"}, "--fit needs --out"},
+		{[]string{"--profile", "nope"}, `no such built-in profile`},
+		{[]string{"--targets", filepath.Join(dir, "none.json")}, "no such file"},
+		{[]string{"--format", "xml"}, "want text or json"},
+		{[]string{"--fit", "--out", prof, "--params", "bogus_ns"}, `no parameter "bogus_ns"`},
+	} {
+		_, stderr, code := rdmasim(t, append([]string{"calibrate"}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q, want %q", c.args, code, stderr, c.want)
+		}
+	}
+}
