@@ -499,6 +499,9 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 			return false, fmt.Errorf("polling: %v", err)
 		}
 		*f = inflight{op: op, active: true}
+		if n.tm != nil {
+			n.issuedCPU(id, op)
+		}
 		return false, nil
 	case op.Kind == rdma.OpWait:
 		var r *request
@@ -555,11 +558,14 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		return true, nil
 	}
 	*f = inflight{op: op, active: true}
-	if op.Kind.IsVerb() {
+	switch {
+	case op.Kind.IsVerb():
 		f.req = n.blockingRequest(id, op, words)
 		if n.tm != nil {
 			n.send(f.req, start+n.tm.post)
 		}
+	case n.tm != nil:
+		n.issuedCPU(id, op)
 	}
 	return false, nil
 }

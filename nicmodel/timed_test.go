@@ -1,7 +1,6 @@
 package nicmodel_test
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/rdmasim/rdmasim/algorithms"
@@ -12,7 +11,7 @@ import (
 )
 
 // TestTimedPruning: looking only at the threads whose lower bound may be due
-// first gives the very execution a scan of every thread gives.
+// first finds, at every step, the very steps a scan of every thread finds.
 func TestTimedPruning(t *testing.T) {
 	prof, err := nicmodel.BuiltinProfile(nicmodel.DefaultProfile)
 	if err != nil {
@@ -25,24 +24,16 @@ func TestTimedPruning(t *testing.T) {
 		}
 		wl := workload.LockTable{Lock: func(s rdma.Setup) (rdma.Lock, error) { return alg.New(s, algorithms.Options{}) }, Keys: 6, Local: 0.8, Seed: 3}
 		cfg := checker.Config{Nodes: 3, Threads: []int{3}, Scope: "hca", Timing: prof, Until: 300_000}
-		run := func(full bool) checker.TimedExecution {
-			nicmodel.SetFullTimedScan(full)
-			defer nicmodel.SetFullTimedScan(false)
-			ex, err := checker.RunTimed(cfg, wl, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ex
-		}
+		// Every step, the steps due first are worked out both ways and
+		// compared (a difference panics).
 		nicmodel.SetDebugTimed(true)
-		run(false)
+		ex, err := checker.RunTimed(cfg, wl, 7)
 		nicmodel.SetDebugTimed(false)
-		pruned, full := run(false), run(true)
-		if len(pruned.Ops) < 50 {
-			t.Errorf("%s: only %d operations", name, len(pruned.Ops))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(pruned.Ops, full.Ops) || pruned.Steps != full.Steps || !reflect.DeepEqual(pruned.Decisions, full.Decisions) {
-			t.Errorf("%s: pruned and full scans differ: %d/%d ops, %d/%d steps", name, len(pruned.Ops), len(full.Ops), pruned.Steps, full.Steps)
+		if len(ex.Ops) < 50 {
+			t.Errorf("%s: only %d operations", name, len(ex.Ops))
 		}
 	}
 }

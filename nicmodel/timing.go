@@ -20,6 +20,7 @@ type timing struct {
 	qpCache, maxOutstanding                   int
 	now                                       int64
 	clock, start                              []int64    // by thread: its operation ended; its current one was issued
+	cpuAt                                     []int64    // by thread: when its CPU operation is due
 	txFree, rxFree, pcieFree, atomicFree      []int64    // by node
 	sharers                                   [][]uint64 // by node, by word: the threads whose caches hold it
 	slot                                      []int16    // by thread: its bit in sharers, -1 until known
@@ -224,9 +225,8 @@ func (n *NIC) cpuDue(th int, p rdma.Ptr, write bool) int64 {
 // by a thread outside the set must fetch the line (contended), and joins the
 // set; a CPU write or atomic is contended unless the writer is the only
 // holder, and leaves it the only one; a NIC write empties the set (the DMA
-// invalidates every copy); a NIC read changes nothing. A pending operation's
-// cost can only grow under these rules (only its own thread's accesses make a
-// line cheaper to it), which keeps lowerBound valid.
+// invalidates every copy); a NIC read changes nothing. An access's cost is
+// decided when it is issued.
 
 // contended reports whether the cache line of p must move to th's core.
 func (n *NIC) contended(th int, p rdma.Ptr, write bool) bool {
@@ -282,13 +282,22 @@ func (n *NIC) touched(th int, nic bool, p rdma.Ptr, write bool) {
 	}
 }
 
-// timeCPU fills in when th's CPU step o is due.
-func (n *NIC) timeCPU(o *sim.Option, th int) {
-	if o.Op == rdma.OpPoll {
-		o.At = n.tm.start[th] + n.tm.poll
+// timeCPU fills in when th's CPU step o is due: fixed when the operation was
+// issued (tm.cpuAt).
+func (n *NIC) timeCPU(o *sim.Option, th int) { o.At = n.tm.cpuAt[th] }
+
+// issuedCPU works out when th's CPU operation (or poll), issued now, is due:
+// its cost is decided by the state of the cache line when it starts.
+func (n *NIC) issuedCPU(th int, op *sim.Op) {
+	tm := n.tm
+	for len(tm.cpuAt) <= th {
+		tm.cpuAt = append(tm.cpuAt, 0)
+	}
+	if op.Kind == rdma.OpPoll {
+		tm.cpuAt[th] = tm.start[th] + tm.poll
 		return
 	}
-	o.At = n.cpuDue(th, o.Addr, o.Write)
+	tm.cpuAt[th] = n.cpuDue(th, op.Addr, op.Kind != rdma.OpLoad)
 }
 
 // firedEvent updates the resources after o, an event of word w of request r,
@@ -322,8 +331,6 @@ func (n *NIC) lowerBound(th int) int64 {
 	tm := n.tm
 	f := &n.flight[th]
 	switch op := f.op; {
-	case op.Kind == rdma.OpPoll:
-		return tm.start[th] + tm.poll
 	case op.Kind.IsVerb():
 		lb := int64(math.MaxInt64)
 		r := f.req
@@ -334,7 +341,7 @@ func (n *NIC) lowerBound(th int) int64 {
 		}
 		return lb
 	}
-	return tm.start[th] + tm.cpuOp
+	return tm.cpuAt[th]
 }
 
 // fullTimedScan turns the pruning of enabledTimed off (a test compares).

@@ -354,25 +354,7 @@ func (e *Engine) due(opts []Option) []Option {
 			k++
 		}
 	}
-	opts = opts[:k]
-	// The model may list options in any order (it need not look at every
-	// thread): the choice is among them in a canonical order.
-	for i := 1; i < len(opts); i++ {
-		for j := i; j > 0 && optionLess(opts[j], opts[j-1]); j-- {
-			opts[j], opts[j-1] = opts[j-1], opts[j]
-		}
-	}
-	return opts
-}
-
-func optionLess(a, b Option) bool {
-	switch {
-	case a.Thread != b.Thread:
-		return a.Thread < b.Thread
-	case a.Ref != b.Ref:
-		return a.Ref < b.Ref
-	}
-	return a.Addr < b.Addr
+	return opts[:k]
 }
 
 // Now is the simulated time of the step being fired (timed mode), ns.
