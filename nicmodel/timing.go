@@ -21,6 +21,7 @@ type timing struct {
 	now                                       int64
 	clock, start                              []int64    // by thread: its operation ended; its current one was issued
 	cpuAt                                     []int64    // by thread: when its CPU operation is due
+	turn                                      []int      // by thread: blocking verbs sent (their lane rotates)
 	txFree, rxFree, pcieFree, atomicFree      []int64    // by node
 	sharers                                   [][]uint64 // by node, by word: the threads whose caches hold it
 	slot                                      []int16    // by thread: its bit in sharers, -1 until known
@@ -59,6 +60,7 @@ func newTiming(p *Profile, nodes int) *timing {
 func (tm *timing) reset() {
 	tm.now = 0
 	tm.clock, tm.start, tm.lb, tm.dirty = tm.clock[:0], tm.start[:0], tm.lb[:0], tm.dirty[:0]
+	tm.turn = tm.turn[:0]
 	tm.heap, tm.pos, tm.blocked, tm.isBlocked = tm.heap[:0], tm.pos[:0], tm.blocked[:0], tm.isBlocked[:0]
 	clear(tm.txFree)
 	clear(tm.rxFree)
@@ -137,7 +139,18 @@ func (c *qpCache) touch(key uint64, capacity int) bool {
 func (n *NIC) send(r *request, t int64) {
 	tm := n.tm
 	s, d := n.nodeOf(r.owner), r.remote.Node()
-	key := uint64(r.owner)<<32 | uint64(d)<<16 | uint64(r.qp.Lane)
+	lane := r.qp.Lane
+	if r.blocking && n.cfg.lanes() > 1 {
+		// A thread with several QPs to a node spreads its blocking verbs
+		// over them in turn (alone in flight, a blocking verb is ordered
+		// the same on any of them): what the QP cache sees.
+		for len(tm.turn) <= int(r.owner) {
+			tm.turn = append(tm.turn, 0)
+		}
+		lane = tm.turn[r.owner] % n.cfg.lanes()
+		tm.turn[r.owner]++
+	}
+	key := uint64(r.owner)<<32 | uint64(d)<<16 | uint64(lane)
 	start := max(t+tm.doorbell, tm.txFree[s])
 	tm.txFree[s] = start + tm.tx
 	sent := start + tm.tx
