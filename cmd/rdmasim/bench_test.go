@@ -335,3 +335,20 @@ func TestCalibrateCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestFiguresTimed draws every figure from the quick sweeps of the real timed
+// simulation.
+func TestFiguresTimed(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := rdmasim(t, "figures", "--quick", "--out", dir, "--progress=false")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, name := range []string{"grid", "ecdf", "budget", "loopback", "qps"} {
+		for _, ext := range []string{".svg", ".png", ".csv", ".json"} {
+			if st, err := os.Stat(filepath.Join(dir, name+ext)); err != nil || st.Size() == 0 {
+				t.Errorf("%s%s: %v", name, ext, err)
+			}
+		}
+	}
+}
