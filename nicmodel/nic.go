@@ -298,7 +298,7 @@ func (n *NIC) Reset() {
 		clear(nd.mem)
 		nd.allocs = nd.allocs[:0]
 	}
-	n.flight = n.flight[:0]
+	n.flight, n.threadNode = n.flight[:0], n.threadNode[:0]
 	n.locked = n.locked[:0]
 	n.queue = n.queue[:0]
 	n.obs = nil
@@ -574,9 +574,12 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 // fenced on lane 0 of the target node's QP, waited for.
 func (n *NIC) blockingRequest(th int, op *sim.Op, words int) *request {
 	for len(n.breqs) <= th {
-		n.breqs = append(n.breqs, &request{stage: make([]uint8, 0, MaxReadWords), vals: make([]uint64, 0, MaxReadWords), at: make([]int64, 0, MaxReadWords)})
+		n.breqs = append(n.breqs, &request{})
 	}
 	r := n.breqs[th]
+	if cap(r.stage) < words {
+		r.stage, r.vals, r.at = make([]uint8, 0, words), make([]uint64, 0, words), make([]int64, 0, words)
+	}
 	kind := op.Kind
 	if kind == rdma.OpRReadN {
 		kind = rdma.OpRRead

@@ -92,7 +92,7 @@ type mixedMonitor struct {
 }
 
 // mixedIndexAt is the number of words from which a map finds them.
-const mixedIndexAt = 16
+const mixedIndexAt = 64
 
 type site struct {
 	thread int
@@ -107,7 +107,7 @@ type mixedWord struct {
 
 func (m *mixedMonitor) access(r *Run, id int, op rdma.Op, p rdma.Ptr) *Finding {
 	var w *mixedWord
-	if m.index != nil {
+	if len(m.words) >= mixedIndexAt {
 		if i, ok := m.index[p]; ok {
 			w = &m.words[i]
 		}
@@ -123,10 +123,14 @@ func (m *mixedMonitor) access(r *Run, id int, op rdma.Op, p rdma.Ptr) *Finding {
 		m.words = append(m.words, mixedWord{addr: p, nic: site{thread: -1}, cpu: site{thread: -1}})
 		w = &m.words[len(m.words)-1]
 		switch {
-		case m.index != nil:
+		case len(m.words) > mixedIndexAt:
 			m.index[p] = len(m.words) - 1
-		case len(m.words) >= mixedIndexAt:
-			m.index = make(map[rdma.Ptr]int, 2*len(m.words))
+		case len(m.words) == mixedIndexAt:
+			// From here on a map finds the words (kept, cleared, from one
+			// execution to the next).
+			if m.index == nil {
+				m.index = make(map[rdma.Ptr]int, 4*mixedIndexAt)
+			}
 			for i := range m.words {
 				m.index[m.words[i].addr] = i
 			}
