@@ -352,3 +352,34 @@ func TestFiguresTimed(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTimed: check --timed runs every schedule in timed mode; a naive
+// lock's timed counterexample is saved and replays, times shown.
+func TestCheckTimed(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := rdmasim(t, "check", "--timed", "cx3", "--alg", "spin-naive,spin", "--threads", "2,2", "--acquires", "20",
+		"--schedules", "40", "--progress=false", "--out", dir)
+	if code != 0 || !strings.Contains(out, "timed=cx3") || !strings.Contains(out, "violation: mutual exclusion") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "spin-naive-mutual-exclusion-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("replay files: %v", files)
+	}
+	out, stderr, code = rdmasim(t, "replay", files[0])
+	if code != 0 || !strings.Contains(out, "µs") || !strings.Contains(out, "mutual exclusion") {
+		t.Fatalf("replay: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timed", "nope"}, "no such built-in profile"},
+		{[]string{"--timed", "cx3", "--strategy", "dfs"}, "not dfs"},
+	} {
+		_, stderr, code := rdmasim(t, append([]string{"check", "--progress=false", "--out", dir}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want %q", c.args, code, stderr, c.want)
+		}
+	}
+}
