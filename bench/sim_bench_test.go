@@ -10,7 +10,7 @@ import (
 
 func BenchmarkTimedPoint(b *testing.B) {
 	prof, _ := nicmodel.BuiltinProfile("cx3")
-	p := bench.Point{Lock: "alock", Nodes: 20, Threads: 12, Keys: 1000, Local: 1, Seed: 1, Duration: 500_000, Warmup: 100_000}
+	p := bench.Point{Lock: "alock", Nodes: 20, Threads: 12, Keys: 1000, Local: 1, Seed: 1, Duration: 300_000, Warmup: 50_000}
 	for b.Loop() {
 		m, err := bench.Simulate(context.Background(), prof, p)
 		if err != nil {

@@ -4,3 +4,8 @@ package nicmodel
 func SetFullTimedScan(full bool) { fullTimedScan = full }
 
 func SetDebugTimed(b bool) { debugTimed = b }
+
+// StillDueChecked is how many times StillDue vouched under the debug check.
+func StillDueChecked() int { return stillDueChecked }
+
+func ResetStillDueChecked() { stillDueChecked = 0 }

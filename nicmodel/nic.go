@@ -492,6 +492,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 	case op.Post:
 		if n.tm != nil {
 			n.tm.advance(id, start+n.tm.post)
+			n.tm.nicMoved = true
 		}
 		return true, n.post(th, op)
 	case op.Kind == rdma.OpPoll:
@@ -548,6 +549,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		if n.tm != nil {
 			t.buf[len(t.buf)-1].at = start + n.tm.cpuOp
 			n.tm.advance(id, start+n.tm.cpuOp)
+			n.tm.newDue = min(n.tm.newDue, start+n.tm.cpuOp)
 		}
 		t.stored++
 		n.busy++
@@ -563,6 +565,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		f.req = n.blockingRequest(id, op, words)
 		if n.tm != nil {
 			n.send(f.req, start+n.tm.post)
+			n.tm.nicMoved = true
 		}
 	case n.tm != nil:
 		n.issuedCPU(id, op)
@@ -1009,6 +1012,9 @@ func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
 func (n *NIC) Fire(o sim.Option) bool {
 	if n.tm != nil {
 		n.tm.now = o.At
+		if int(o.Thread) >= n.nthreads || o.Op.IsVerb() {
+			n.tm.nicMoved = true
+		}
 	}
 	if base := int32(n.nthreads); o.Thread >= base {
 		if o.Thread < 2*base {

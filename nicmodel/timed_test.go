@@ -17,23 +17,31 @@ func TestTimedPruning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reused := 0
 	for _, name := range []string{"alock", "spin", "mcs", "spin-naive"} {
 		alg, err := algorithms.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wl := workload.LockTable{Lock: func(s rdma.Setup) (rdma.Lock, error) { return alg.New(s, algorithms.Options{}) }, Keys: 6, Local: 0.8, Seed: 3}
-		cfg := checker.Config{Nodes: 3, Threads: []int{3}, Scope: "hca", Timing: prof, Until: 300_000}
+		// Many threads doing CPU steps of one cost: many steps due at once,
+		// and the engine offers most of them again without asking the model.
+		wl := workload.LockTable{Lock: func(s rdma.Setup) (rdma.Lock, error) { return alg.New(s, algorithms.Options{}) }, Keys: 12, Local: 0.9, Seed: 3}
+		cfg := checker.Config{Nodes: 3, Threads: []int{8}, Scope: "hca", Timing: prof, Until: 100_000}
 		// Every step, the steps due first are worked out both ways and
 		// compared (a difference panics).
 		nicmodel.SetDebugTimed(true)
+		nicmodel.ResetStillDueChecked()
 		ex, err := checker.RunTimed(cfg, wl, 7)
 		nicmodel.SetDebugTimed(false)
 		if err != nil {
 			t.Fatal(err)
 		}
+		reused += nicmodel.StillDueChecked()
 		if len(ex.Ops) < 50 {
 			t.Errorf("%s: only %d operations", name, len(ex.Ops))
 		}
+	}
+	if reused < 100 {
+		t.Errorf("the engine offered the steps due again without the model only %d times: the check checked little", reused)
 	}
 }

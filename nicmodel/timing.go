@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
@@ -38,6 +39,12 @@ type timing struct {
 	isBlocked []bool
 	visit     []int32 // scratch of enabledTimed
 	moved     []moved
+	// Since the last Enabled: whether a step other than a thread's CPU
+	// operation fired or a verb was issued (nicMoved), and the earliest due
+	// time of the CPU steps and buffered stores issued (newDue): see StillDue.
+	nicMoved bool
+	newDue   int64
+	debugDue []sim.Option // debugTimed: the steps due now, as the model last gave them
 }
 
 func ns(v float64) int64 { return int64(math.Round(v)) }
@@ -308,9 +315,11 @@ func (n *NIC) issuedCPU(th int, op *sim.Op) {
 	}
 	if op.Kind == rdma.OpPoll {
 		tm.cpuAt[th] = tm.start[th] + tm.poll
+		tm.newDue = min(tm.newDue, tm.cpuAt[th])
 		return
 	}
 	tm.cpuAt[th] = n.cpuDue(th, op.Addr, op.Kind != rdma.OpLoad)
+	tm.newDue = min(tm.newDue, tm.cpuAt[th])
 }
 
 // firedEvent updates the resources after o, an event of word w of request r,
@@ -392,6 +401,7 @@ func (n *NIC) enabledTimed(dst []sim.Option) []sim.Option {
 		if a != b || len(ao) != len(bo) {
 			panic(fmt.Sprintf("now %d: full %d %v, pruned %d %v; lb %v heap %v blocked %v", n.tm.now, a, ao, b, bo, n.tm.lb, n.tm.heap, n.tm.blocked))
 		}
+		n.tm.debugDue = ao
 		return dst
 	}
 	return n.enabledTimed0(dst)
@@ -401,8 +411,12 @@ func (n *NIC) enabledTimed(dst []sim.Option) []sim.Option {
 // in the steps due first panics (a test turns it on).
 var debugTimed = false
 
+// stillDueChecked counts StillDue's vouches checked under debugTimed.
+var stillDueChecked int
+
 func (n *NIC) enabledTimed0(dst []sim.Option) []sim.Option {
 	tm := n.tm
+	tm.nicMoved, tm.newDue = false, math.MaxInt64
 	for _, th := range tm.dirty {
 		tm.unblock(th)
 		if n.flight[th].active {
@@ -576,4 +590,45 @@ func (tm *timing) unblock(th int) {
 			return
 		}
 	}
+}
+
+// StillDue implements sim.DueReuser. After a thread's CPU step, the other
+// steps due at its instant are unchanged: a CPU step's time is fixed when it
+// is issued, and a CPU access changes nothing a NIC step's enabling or time
+// depends on (address locks, queues, QP order, pipelines, PCIe links, the
+// atomic unit). Nothing new is due then if every operation issued since (by
+// the thread, or threads it woke) is due later and no verb was issued.
+func (n *NIC) StillDue(fired sim.Option) bool {
+	tm := n.tm
+	still := tm != nil && int(fired.Thread) < n.nthreads && !fired.Op.IsVerb() && !tm.nicMoved && tm.newDue > tm.now
+	if still && debugTimed {
+		// What the engine will offer: the steps due before, but the one fired.
+		var want []sim.Option
+		for _, o := range tm.debugDue {
+			if o.Thread != fired.Thread || o.Ref != fired.Ref || o.Addr != fired.Addr {
+				want = append(want, o)
+			}
+		}
+		fullTimedScan = true
+		got := n.enabledTimed0(nil)
+		fullTimedScan = false
+		var due []sim.Option
+		for _, o := range got {
+			if max(o.At, tm.now) == tm.now {
+				due = append(due, o)
+			}
+		}
+		same := len(due) == len(want)
+		for _, o := range due {
+			same = same && slices.ContainsFunc(want, func(w sim.Option) bool {
+				return w.Thread == o.Thread && w.Ref == o.Ref && w.Addr == o.Addr && w.Op == o.Op
+			})
+		}
+		if !same {
+			panic(fmt.Sprintf("now %d: after %v the model vouched for %v, but due now are %v", tm.now, fired, want, due))
+		}
+		tm.debugDue = want
+		stillDueChecked++
+	}
+	return still
 }
