@@ -258,10 +258,21 @@ type latRow struct {
 	port       int
 	remark     string
 	op         func() ([]time.Duration, error)
+	// what calibrate's microbenchmarks call this measurement (-targets):
+	// the Go side's bench and verb, and perftest's when its tool measures
+	// the same thing as one of them.
+	bench, calVerb, perfBench string
 
 	goMedians []time.Duration // one per round
 	goAll     []time.Duration // every sample of every round
 	perf      []perftestLat   // one per round
+}
+
+// goMedian is the median over rounds of the Go side's per-round medians.
+func (r *latRow) goMedian() time.Duration {
+	m := slices.Clone(r.goMedians)
+	slices.Sort(m)
+	return m[(len(m)-1)/2]
 }
 
 // median of the available perftest figures, NaN when none is.
@@ -307,17 +318,17 @@ func runLatency(d0, d1 *verbs.Device) {
 	defer lb.Close()
 	var cas uint64
 	rows := []*latRow{
-		{verb: "READ", tool: "ib_read_lat", port: 18615, op: func() ([]time.Duration, error) {
+		{verb: "READ", tool: "ib_read_lat", port: 18615, bench: "closed-latency", calVerb: "read", perfBench: "closed-latency", op: func() ([]time.Duration, error) {
 			return measure(warm, n, func() error { return qa.Read(local, 0, 8, r, 64) })
 		}},
-		{verb: "WRITE", tool: "ib_write_lat", port: 18616,
+		{verb: "WRITE", tool: "ib_write_lat", port: 18616, bench: "closed-latency", calVerb: "write",
 			remark: "blocking WRITE waits for the ack: a whole round trip; ib_write_lat reports half a ping-pong round trip",
 			op: func() ([]time.Duration, error) {
 				return measure(warm, n, func() error { return qa.Write(local, 0, 8, r, 64) })
 			}},
-		{verb: "WRITE ping-pong/2", tool: "ib_write_lat", port: 18617, remark: "Go measured the way ib_write_lat measures",
+		{verb: "WRITE ping-pong/2", tool: "ib_write_lat", port: 18617, bench: "half-ping-pong", calVerb: "write", perfBench: "half-ping-pong", remark: "Go measured the way ib_write_lat measures",
 			op: func() ([]time.Duration, error) { return pingPong(pa, pb, la, lb, warm, n) }},
-		{verb: "CAS", tool: "ib_atomic_lat", port: 18618, remark: "ib_atomic_lat's default is CMP_AND_SWP",
+		{verb: "CAS", tool: "ib_atomic_lat", port: 18618, bench: "closed-latency", calVerb: "cas", perfBench: "closed-latency", remark: "ib_atomic_lat's default is CMP_AND_SWP",
 			op: func() ([]time.Duration, error) {
 				return measure(warm, n, func() error {
 					// Alternately matching and failing, as a lock's CAS would.
@@ -351,9 +362,7 @@ func runLatency(d0, d1 *verbs.Device) {
 	fmt.Printf("  %-18s %10s %10s %14s %12s %8s  %s\n", "verb", "Go median", "Go p99", "perftest typ.", "perftest 99%", "ratio", "perftest tool")
 	var summary []string
 	for _, row := range rows {
-		goMed := slices.Clone(row.goMedians)
-		slices.Sort(goMed)
-		gm := goMed[(len(goMed)-1)/2]
+		gm := row.goMedian()
 		gp99 := stats(row.goAll).p99
 		typ, p99, avail := row.perfMedian()
 		ratio, perf, pp := "n/a", "unavailable", "-"
@@ -375,6 +384,9 @@ func runLatency(d0, d1 *verbs.Device) {
 		summary = append(summary, fmt.Sprintf("%s %s", row.verb, ratio))
 	}
 	fmt.Printf("  (every Go sample includes one time.Now/time.Since pair: median %v in this guest)\n", clock)
+	if *latTargets != "" {
+		writeTargets(*latTargets, rows, kernelRelease(), d0.Name(), d1.Name(), clock)
+	}
 	latSummary = fmt.Sprintf("latency Go/perftest (median / typical; goal <= 1.2x; EMULATOR timings, not performance data): %s",
 		strings.Join(summary, ", "))
 }

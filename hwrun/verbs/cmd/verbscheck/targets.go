@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rdmasim/rdmasim/calibrate"
+)
+
+// -targets FILE writes what the latency benchmark measured as calibration
+// targets (calibrate.Target, the file rdmasim calibrate --targets reads), so
+// that a timing profile can be fitted to this NIC and the lock-level numbers
+// predicted from it (rdmasim calibrate --fit, then rdmasim compare --profile).
+//
+// The Go data path's figures are the targets: blocking READ, WRITE and CAS
+// (calibrate's closed-latency: one blocking verb at a time, post and poll
+// included) and the ping-pong WRITE (half-ping-pong). Their value is the
+// median over rounds of each round's median, in ns. They are what rdmasim hw
+// run's verbs backend executes, so a profile fitted to them models the path
+// the locks take. perftest's figures are written too when
+// -targets-perftest-weight is positive, and only where the tool measures what
+// a microbenchmark measures: ib_read_lat and ib_atomic_lat (CMP_AND_SWP) are
+// closed loops of one blocking verb (closed-latency), ib_write_lat is half a
+// ping-pong round trip (half-ping-pong); its t_typical is a median. No
+// message-rate target is written: the benchmark posts no stream of requests.
+
+// emulated says whether a device is a software NIC (Soft-RoCE, soft-iWARP).
+func emulated(dev string) bool { return strings.HasPrefix(dev, "rxe") || strings.HasPrefix(dev, "siw") }
+
+// latencyTargets are the calibration targets of the benchmark's rows.
+func latencyTargets(rows []*latRow, kernel, dev0, dev1 string, clock time.Duration, iters, rounds int, perftestWeight float64, date string) []calibrate.Target {
+	caveat := fmt.Sprintf("%s -> %s, kernel %s", dev0, dev1, kernel)
+	if emulated(dev0) || emulated(dev1) {
+		caveat += "; a software NIC (in hwrun/guest: Soft-RoCE under qemu's emulated CPU): EMULATOR timing, not performance data"
+	}
+	source := fmt.Sprintf("verbscheck -latency -lat-iters %d -lat-rounds %d, kernel %s, %s", iters, rounds, kernel, date)
+	var tgs []calibrate.Target
+	for _, r := range rows {
+		if r.bench == "" || len(r.goMedians) == 0 {
+			continue
+		}
+		what := fmt.Sprintf("Go+cgo verbs.QP, %s, 8 B: median of %d samples (median over %d rounds), one time.Now pair (%v) included; %s",
+			goWhat(r), iters, rounds, clock, caveat)
+		tgs = append(tgs, calibrate.Target{ID: "go-" + targetID(r), What: what, Value: float64(r.goMedian().Nanoseconds()),
+			Bench: calibrate.Bench(r.bench), Verb: r.calVerb, Source: source})
+		if perftestWeight <= 0 || r.perfBench == "" {
+			continue
+		}
+		typ, _, avail := r.perfMedian()
+		if avail == 0 {
+			continue
+		}
+		what = fmt.Sprintf("perftest %s t_typical (a median), 8 B: %s; median over %d usable runs of -n %d; %s",
+			r.tool, perfWhat(r), avail, iters, caveat)
+		tgs = append(tgs, calibrate.Target{ID: "perftest-" + targetID(r), What: what, Value: typ * 1000,
+			Bench: calibrate.Bench(r.perfBench), Verb: r.calVerb, Weight: perftestWeight, Source: source})
+	}
+	return tgs
+}
+
+func targetID(r *latRow) string {
+	if r.bench == string(calibrate.HalfPingPong) {
+		return r.calVerb + "-pingpong"
+	}
+	return r.calVerb
+}
+
+func goWhat(r *latRow) string {
+	if r.bench == string(calibrate.HalfPingPong) {
+		return "WRITE ping-pong, half the round trip (each side WRITEs to the other and spins on its own memory, as ib_write_lat)"
+	}
+	return "blocking " + strings.ToUpper(r.calVerb) + " (post, wait for the completion), one at a time"
+}
+
+func perfWhat(r *latRow) string {
+	if r.perfBench == string(calibrate.HalfPingPong) {
+		return "half a ping-pong round trip, the same as half-ping-pong"
+	}
+	return "a closed loop of one blocking " + strings.ToUpper(r.calVerb) + ", the same as closed-latency"
+}
+
+// writeTargets writes the benchmark's targets to path and says so.
+func writeTargets(path string, rows []*latRow, kernel, dev0, dev1 string, clock time.Duration) {
+	tgs := latencyTargets(rows, kernel, dev0, dev1, clock, *latIters, *latRounds, *perfWeight, time.Now().UTC().Format("2006-01-02"))
+	b, err := json.MarshalIndent(tgs, "", "  ")
+	if err != nil {
+		fatal("targets: %v", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		fatal("targets: %v", err)
+	}
+	fmt.Printf("\n  calibration targets: %d written to %s (rdmasim calibrate --targets %s --fit …)\n", len(tgs), path, path)
+	for _, t := range tgs {
+		fmt.Printf("    %-22s %-15s %-5s %9.0f ns\n", t.ID, t.Bench, t.Verb, t.Value)
+	}
+}
