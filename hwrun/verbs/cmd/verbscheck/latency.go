@@ -297,13 +297,17 @@ func (r *latRow) perfMedian() (typical, p99 float64, n int) {
 }
 
 // runLatency runs the benchmark: -lat-rounds rounds, each running, for every
-// verb, perftest's tool and then the Go measurement; it prints every round and
-// the table of medians over rounds.
+// verb, perftest's tool (unless -perftest=false) and then the Go measurement;
+// it prints every round and the table of medians over rounds.
 func runLatency(d0, d1 *verbs.Device) {
 	n, warm := *latIters, *latWarmup
 	fmt.Printf("\n== latency: Go+cgo verbs.QP (blocking, 8 bytes, %s -> %s) vs perftest between the same devices\n", d0.Name(), d1.Name())
 	fmt.Printf("   EMULATOR TIMINGS: the ratio is functional evidence of the binding's overhead, NOT performance data\n")
-	fmt.Printf("   (%d rounds; per round and verb: perftest -n %d, then %d Go iterations after %d warm-up)\n", *latRounds, n, n, warm)
+	if *perftest {
+		fmt.Printf("   (%d rounds; per round and verb: perftest -n %d, then %d Go iterations after %d warm-up)\n", *latRounds, n, n, warm)
+	} else {
+		fmt.Printf("   (%d rounds; per round and verb: %d Go iterations after %d warm-up; perftest not run: -perftest=false)\n", *latRounds, n, warm)
+	}
 	l := newLink(d0, d1)
 	defer l.Close()
 	qa, local, remote, r := l.qa, l.local, l.remote, l.r
@@ -340,7 +344,10 @@ func runLatency(d0, d1 *verbs.Device) {
 	}
 	for round := range *latRounds {
 		for _, row := range rows {
-			p := perftestLatency(row.tool, row.port+10*round, n)
+			p := perftestLat{typical: math.NaN(), p99: math.NaN(), note: "-perftest=false"}
+			if *perftest {
+				p = perftestLatency(row.tool, row.port+10*round, n)
+			}
 			d, err := row.op()
 			if err != nil {
 				fatal("latency %s: %v", row.verb, err)

@@ -64,7 +64,7 @@ var (
 	hammers   = flag.Int("hammers", 1, "CPU threads incrementing the word in the atomicity experiments")
 	depth     = flag.Int("depth", 1, "RDMA requests kept outstanding in the atomicity experiments (1 to 64)")
 	maxTrials = flag.Int("max-trials", 60, "keep going up to this many trials while a loss that the device and kernel allow has not been seen yet")
-	perftest  = flag.Bool("perftest", true, "also run perftest's ib_*_lat between the devices (if installed)")
+	perftest  = flag.Bool("perftest", true, "also run perftest's ib_*_lat between the devices (if installed); with -latency, perftest's side of the comparison too")
 	strict    = flag.Bool("strict", false, "also fail when lost updates are not observed on an HCA device, or the failed-CAS write-back does not match the kernel version")
 	atomicity = flag.Bool("atomicity", true, "run the atomicity experiments (CPU vs RDMA lost updates, failed-CAS write-back, controls)")
 

@@ -30,22 +30,26 @@ import (
 // emulated says whether a device is a software NIC (Soft-RoCE, soft-iWARP).
 func emulated(dev string) bool { return strings.HasPrefix(dev, "rxe") || strings.HasPrefix(dev, "siw") }
 
-// latencyTargets are the calibration targets of the benchmark's rows.
+// latencyTargets are the calibration targets of the benchmark's rows. A
+// target's what is short (rdmasim calibrate prints it in its table) and keeps
+// the emulator caveat; its source says how it was measured.
 func latencyTargets(rows []*latRow, kernel, dev0, dev1 string, clock time.Duration, iters, rounds int, perftestWeight float64, date string) []calibrate.Target {
-	caveat := fmt.Sprintf("%s -> %s, kernel %s", dev0, dev1, kernel)
+	caveat := ""
 	if emulated(dev0) || emulated(dev1) {
-		caveat += "; a software NIC (in hwrun/guest: Soft-RoCE under qemu's emulated CPU): EMULATOR timing, not performance data"
+		caveat = "; " + dev0 + "->" + dev1 + ": EMULATOR timing, not performance data"
 	}
-	source := fmt.Sprintf("verbscheck -latency -lat-iters %d -lat-rounds %d, kernel %s, %s", iters, rounds, kernel, date)
 	var tgs []calibrate.Target
 	for _, r := range rows {
 		if r.bench == "" || len(r.goMedians) == 0 {
 			continue
 		}
-		what := fmt.Sprintf("Go+cgo verbs.QP, %s, 8 B: median of %d samples (median over %d rounds), one time.Now pair (%v) included; %s",
-			goWhat(r), iters, rounds, clock, caveat)
-		tgs = append(tgs, calibrate.Target{ID: "go-" + targetID(r), What: what, Value: float64(r.goMedian().Nanoseconds()),
-			Bench: calibrate.Bench(r.bench), Verb: r.calVerb, Source: source})
+		source := fmt.Sprintf("verbscheck -latency (%s -> %s, kernel %s, %s): Go+cgo verbs.QP, %s; median over %d rounds of the median of %d samples, each including one time.Now pair (%v)",
+			dev0, dev1, kernel, date, goWhat(r), rounds, iters, clock)
+		if emulated(dev0) || emulated(dev1) {
+			source += "; a software NIC (in hwrun/guest, Soft-RoCE under qemu's emulated CPU): emulator timing, not performance data"
+		}
+		tgs = append(tgs, calibrate.Target{ID: "go-" + targetID(r), What: "Go " + shortWhat(r.bench, r.calVerb) + ", median" + caveat,
+			Value: float64(r.goMedian().Nanoseconds()), Bench: calibrate.Bench(r.bench), Verb: r.calVerb, Source: source})
 		if perftestWeight <= 0 || r.perfBench == "" {
 			continue
 		}
@@ -53,12 +57,20 @@ func latencyTargets(rows []*latRow, kernel, dev0, dev1 string, clock time.Durati
 		if avail == 0 {
 			continue
 		}
-		what = fmt.Sprintf("perftest %s t_typical (a median), 8 B: %s; median over %d usable runs of -n %d; %s",
-			r.tool, perfWhat(r), avail, iters, caveat)
-		tgs = append(tgs, calibrate.Target{ID: "perftest-" + targetID(r), What: what, Value: typ * 1000,
-			Bench: calibrate.Bench(r.perfBench), Verb: r.calVerb, Weight: perftestWeight, Source: source})
+		source = fmt.Sprintf("perftest %s -n %d t_typical (a median), 8 B, %s -> %s, kernel %s, %s: %s; median over %d usable runs",
+			r.tool, iters, dev0, dev1, kernel, date, perfWhat(r), avail)
+		tgs = append(tgs, calibrate.Target{ID: "perftest-" + targetID(r), What: r.tool + " t_typical (as " + string(r.perfBench) + ")" + caveat,
+			Value: typ * 1000, Bench: calibrate.Bench(r.perfBench), Verb: r.calVerb, Weight: perftestWeight, Source: source})
 	}
 	return tgs
+}
+
+// shortWhat names a measurement in a few words.
+func shortWhat(bench, verb string) string {
+	if bench == string(calibrate.HalfPingPong) {
+		return strings.ToUpper(verb) + " ping-pong/2"
+	}
+	return "blocking " + strings.ToUpper(verb)
 }
 
 func targetID(r *latRow) string {
