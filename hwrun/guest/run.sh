@@ -326,9 +326,10 @@ echo "guest: ready (\$(cut -d' ' -f1 /proc/uptime)s since boot)"
 rc=0
 while IFS= read -r line; do
 	echo "guest: run \$line"
+	t0=\$(cut -d' ' -f1 /proc/uptime)
 	eval "timeout $TEST_TIMEOUT \$line"
 	c=\$?
-	echo "guest: exit \$c"
+	echo "guest: exit \$c (\$(awk -v a=\$t0 -v b=\$(cut -d' ' -f1 /proc/uptime) 'BEGIN{printf "%.1f", b-a}') s)"
 	[ \$c -eq 0 ] || [ \$rc -ne 0 ] || rc=\$c
 done </t/cmds
 result \$rc done
