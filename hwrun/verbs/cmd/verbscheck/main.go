@@ -81,8 +81,9 @@ var (
 	latRounds = flag.Int("lat-rounds", 3, "rounds of the latency benchmark (perftest, then Go, per verb and round)")
 	latPin    = flag.Bool("lat-pin", false, "pin the two sides of the ping-pong WRITE measurement to different CPUs")
 
-	latTargets = flag.String("targets", "", "with -latency: write the measured single-operation figures to this file as calibration targets (rdmasim calibrate --targets FILE --fit)")
-	perfWeight = flag.Float64("targets-perftest-weight", 0, "with -targets: also write perftest's figures that measure what a calibration microbenchmark measures, with this weight in the fit (0: not written)")
+	latTargets      = flag.String("targets", "", "with -latency: write the measured single-operation figures to this file as calibration targets (rdmasim calibrate --targets FILE --fit)")
+	targetsPingPong = flag.Bool("targets-pingpong", false, "with -targets: also write the ping-pong WRITE (half-ping-pong; left out by default: its two spinning sides are at the mercy of the guest's scheduler)")
+	perfWeight      = flag.Float64("targets-perftest-weight", 0, "with -targets: also write perftest's figures that measure what a calibration microbenchmark measures, with this weight in the fit (0: not written)")
 )
 
 var passed, failed int

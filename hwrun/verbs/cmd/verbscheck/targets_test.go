@@ -28,14 +28,16 @@ func TestLatencyTargets(t *testing.T) {
 			goMedians: []time.Duration{46 * time.Microsecond}, perf: perf(32.8)},
 	}
 	for _, tc := range []struct {
-		weight float64
-		want   map[string]float64 // id: value
+		pingPong bool
+		weight   float64
+		want     map[string]float64 // id: value
 	}{
-		{0, map[string]float64{"go-read": 45000, "go-write": 44000, "go-write-pingpong": 31000, "go-cas": 46000}},
-		{0.5, map[string]float64{"go-read": 45000, "go-write": 44000, "go-write-pingpong": 31000, "go-cas": 46000,
+		{false, 0, map[string]float64{"go-read": 45000, "go-write": 44000, "go-cas": 46000}},
+		{true, 0, map[string]float64{"go-read": 45000, "go-write": 44000, "go-write-pingpong": 31000, "go-cas": 46000}},
+		{true, 0.5, map[string]float64{"go-read": 45000, "go-write": 44000, "go-write-pingpong": 31000, "go-cas": 46000,
 			"perftest-read": 31500, "perftest-cas": 32800}},
 	} {
-		tgs := latencyTargets(rows, "6.12.117", "rxe0", "rxe1", 300*time.Nanosecond, 300, 3, tc.weight, "2026-11-30")
+		tgs := latencyTargets(rows, "6.12.117", "rxe0", "rxe1", 300*time.Nanosecond, 300, 3, tc.pingPong, tc.weight, "2026-11-30")
 		b, err := json.Marshal(tgs)
 		if err != nil {
 			t.Fatal(err)
