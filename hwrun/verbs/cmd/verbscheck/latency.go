@@ -322,17 +322,17 @@ func runLatency(d0, d1 *verbs.Device) {
 	defer lb.Close()
 	var cas uint64
 	rows := []*latRow{
-		{verb: "READ", tool: "ib_read_lat", port: 18615, bench: "closed-latency", calVerb: "read", perfBench: "closed-latency", op: func() ([]time.Duration, error) {
+		{verb: "READ", tool: "ib_read_lat", port: 18615, bench: closedLatency, calVerb: "read", perfBench: closedLatency, op: func() ([]time.Duration, error) {
 			return measure(warm, n, func() error { return qa.Read(local, 0, 8, r, 64) })
 		}},
-		{verb: "WRITE", tool: "ib_write_lat", port: 18616, bench: "closed-latency", calVerb: "write",
+		{verb: "WRITE", tool: "ib_write_lat", port: 18616, bench: closedLatency, calVerb: "write",
 			remark: "blocking WRITE waits for the ack: a whole round trip; ib_write_lat reports half a ping-pong round trip",
 			op: func() ([]time.Duration, error) {
 				return measure(warm, n, func() error { return qa.Write(local, 0, 8, r, 64) })
 			}},
-		{verb: "WRITE ping-pong/2", tool: "ib_write_lat", port: 18617, bench: "half-ping-pong", calVerb: "write", perfBench: "half-ping-pong", remark: "Go measured the way ib_write_lat measures",
+		{verb: "WRITE ping-pong/2", tool: "ib_write_lat", port: 18617, bench: halfPingPong, calVerb: "write", perfBench: halfPingPong, remark: "Go measured the way ib_write_lat measures",
 			op: func() ([]time.Duration, error) { return pingPong(pa, pb, la, lb, warm, n) }},
-		{verb: "CAS", tool: "ib_atomic_lat", port: 18618, bench: "closed-latency", calVerb: "cas", perfBench: "closed-latency", remark: "ib_atomic_lat's default is CMP_AND_SWP",
+		{verb: "CAS", tool: "ib_atomic_lat", port: 18618, bench: closedLatency, calVerb: "cas", perfBench: closedLatency, remark: "ib_atomic_lat's default is CMP_AND_SWP",
 			op: func() ([]time.Duration, error) {
 				return measure(warm, n, func() error {
 					// Alternately matching and failing, as a lock's CAS would.
