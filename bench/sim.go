@@ -52,14 +52,15 @@ func Simulate(ctx context.Context, prof *nicmodel.Profile, p Point) (Measurement
 	wl := workload.LockTable{Lock: func(s rdma.Setup) (rdma.Lock, error) { return alg.New(s, opts) },
 		Keys: p.Keys, Local: p.Local, Seed: uint64(p.Seed)}
 	start := time.Now()
-	ex, err := checker.RunTimedContext(ctx, cfg, wl, uint64(p.Seed))
+	acc := newMeasurer(p)
+	ex, err := checker.RunTimedStream(ctx, cfg, wl, uint64(p.Seed), acc.add)
 	if err != nil {
 		return Measurement{}, err
 	}
 	if ctx.Err() != nil {
 		return Measurement{}, ctx.Err()
 	}
-	m := measure(ex, p)
+	m := acc.measurement(int64(ex.Steps))
 	m.Wall = time.Since(start).Seconds()
 	if ex.Finding != nil {
 		m.Findings = append(m.Findings, ex.Finding.String())
@@ -67,63 +68,72 @@ func Simulate(ctx context.Context, prof *nicmodel.Profile, p Point) (Measurement
 	return m, nil
 }
 
-// measure turns the operation times of a lock-table run into the point's
-// measurement: an operation is an acquire and the release after it.
-func measure(ex checker.TimedExecution, p Point) Measurement {
-	warm, end := p.Warmup, p.Warmup+p.Duration
-	type open struct {
-		start int64
-		key   int
-		ok    bool
-	}
-	pending := map[int]open{}
-	var all, local, remote []int64
-	type acc struct {
-		node     int
-		sum, ops int64
-	}
-	per := map[int]*acc{}
-	done := 0
-	for _, o := range ex.Ops {
-		switch o.Name {
-		case workload.OpAcquire:
-			pending[o.Thread] = open{start: o.Start, key: int(o.Arg), ok: true}
-		case workload.OpRelease:
-			op := pending[o.Thread]
-			if !op.ok {
-				continue
-			}
-			delete(pending, o.Thread)
-			if o.End > warm && o.End <= end {
-				done++
-			}
-			if op.start < warm || o.End > end {
-				continue
-			}
-			lat := o.End - op.start
-			all = append(all, lat)
-			if workload.KeyNode(op.key, p.Keys, p.Nodes) == o.Node {
-				local = append(local, lat)
-			} else {
-				remote = append(remote, lat)
-			}
-			a := per[o.Thread]
-			if a == nil {
-				a = &acc{node: o.Node}
-				per[o.Thread] = a
-			}
-			a.sum += lat
-			a.ops++
+// measurer turns the operation times of a lock-table run into the point's
+// measurement as they come: an operation is an acquire and the release after
+// it; it counts towards throughput if it ends inside the measured window, and
+// towards the latencies if it starts and ends inside it.
+type measurer struct {
+	p                  Point
+	warm, end          int64
+	pending            map[int]pendingOp
+	all, local, remote []int64
+	perSum, perOps     []int64
+	perNode            []int
+	done               int
+}
+
+type pendingOp struct {
+	start int64
+	key   int
+}
+
+func newMeasurer(p Point) *measurer {
+	n := p.Nodes * p.Threads
+	return &measurer{p: p, warm: p.Warmup, end: p.Warmup + p.Duration, pending: map[int]pendingOp{},
+		perSum: make([]int64, n), perOps: make([]int64, n), perNode: make([]int, n)}
+}
+
+func (m *measurer) add(o checker.OpTime) {
+	switch o.Name {
+	case workload.OpAcquire:
+		m.pending[o.Thread] = pendingOp{start: o.Start, key: int(o.Arg)}
+	case workload.OpRelease:
+		op, ok := m.pending[o.Thread]
+		if !ok {
+			return
+		}
+		delete(m.pending, o.Thread)
+		if o.End > m.warm && o.End <= m.end {
+			m.done++
+		}
+		if op.start < m.warm || o.End > m.end {
+			return
+		}
+		lat := o.End - op.start
+		m.all = append(m.all, lat)
+		if workload.KeyNode(op.key, m.p.Keys, m.p.Nodes) == o.Node {
+			m.local = append(m.local, lat)
+		} else {
+			m.remote = append(m.remote, lat)
+		}
+		if o.Thread < len(m.perSum) {
+			m.perSum[o.Thread] += lat
+			m.perOps[o.Thread]++
+			m.perNode[o.Thread] = o.Node
 		}
 	}
-	m := Measurement{Ops: done, Throughput: float64(done) / (float64(p.Duration) / 1e9),
-		All: Summarize(all), Local: Summarize(local), Remote: Summarize(remote), Events: int64(ex.Steps)}
-	for th := range p.Nodes * p.Threads {
-		a := per[th]
-		if a == nil {
+}
+
+func (m *measurer) measurement(events int64) Measurement {
+	p := m.p
+	out := Measurement{Ops: m.done, Throughput: float64(m.done) / (float64(p.Duration) / 1e9),
+		All: Summarize(m.all), Local: Summarize(m.local), Remote: Summarize(m.remote), Events: events}
+	for th := range m.perSum {
+		if m.perOps[th] == 0 {
 			continue
 		}
-		m.ThreadMeans = append(m.ThreadMeans, ThreadMean{Node: a.node, Thread: th % p.Threads, Mean: float64(a.sum) / float64(a.ops), Ops: int(a.ops)})
+		out.ThreadMeans = append(out.ThreadMeans, ThreadMean{Node: m.perNode[th], Thread: th % p.Threads,
+			Mean: float64(m.perSum[th]) / float64(m.perOps[th]), Ops: int(m.perOps[th])})
 	}
-	return m
+	return out
 }
