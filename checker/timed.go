@@ -41,8 +41,9 @@ func RunTimedContext(ctx context.Context, cfg Config, w workload.Workload, seed 
 }
 
 // RunTimedStream is RunTimedContext handing every operation to each as it
-// returns, instead of keeping them in the result's Ops (nil each: kept), for
-// runs with more operations than memory should hold.
+// returns, for runs with more operations than memory should hold: with each
+// set, the result keeps neither the operations (Ops) nor the decisions (the
+// seed reproduces the run: RunTimed with the same arguments).
 func RunTimedStream(ctx context.Context, cfg Config, w workload.Workload, seed uint64, each func(OpTime)) (TimedExecution, error) {
 	if cfg.Timing == nil {
 		return TimedExecution{}, fmt.Errorf("a timed run needs a timing profile (Config.Timing)")
@@ -53,7 +54,7 @@ func RunTimedStream(ctx context.Context, cfg Config, w workload.Workload, seed u
 	}
 	rec := &opRecorder{infos: r.infos, each: each}
 	r.timer = func(st *sim.Thread) rdma.Thread { return &timedThread{Thread: st, rec: rec} }
-	r.stop = ctx.Done()
+	r.stop, r.forget = ctx.Done(), each != nil
 	ex, err := r.execute(sim.NewRandom(seed), false, nil)
 	if err != nil {
 		return TimedExecution{}, err

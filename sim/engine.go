@@ -121,6 +121,9 @@ type Config struct {
 	// Stop, if set, abandons the execution (Result.Abandoned) soon after it
 	// is closed: a long timed run can be interrupted.
 	Stop <-chan struct{}
+	// ForgetDecisions keeps no decisions (Result.Decisions is empty): for
+	// long runs whose chooser's seed reproduces them anyway.
+	ForgetDecisions bool
 }
 
 // DueReuser is implemented by timed models that can vouch, after a step, that
@@ -291,7 +294,9 @@ func (e *Engine) Run(c Chooser) Result {
 				abandoned = true
 				break
 			}
-			e.dec = append(e.dec, Decision{Pick: i, Of: len(opts), Step: e.steps + 1})
+			if !e.cfg.ForgetDecisions {
+				e.dec = append(e.dec, Decision{Pick: i, Of: len(opts), Step: e.steps + 1})
+			}
 			if e.cfg.Record {
 				e.chosen = append(e.chosen, opts[i])
 			}
