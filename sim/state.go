@@ -1,0 +1,449 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/rdmasim/rdmasim/rdma"
+)
+
+// StateEngine drives an Engine one step at a time for a stateful search (see
+// the package doc, "State caching"): it records, per thread, the results its
+// operations returned, hashes the engine's part of a state, saves it and
+// rebuilds it in a fresh engine by feeding each thread's coroutine its
+// recorded results, without the model.
+//
+// Only untimed executions are supported. The step functions are the untimed
+// path of Engine.Run, written out a second time so that Run stays untouched;
+// a change to one must be made to the other.
+type StateEngine struct {
+	e  *Engine
+	x  []threadExt
+	er error // a broken exactness condition, or a nondeterministic replay
+}
+
+// threadExt is what a StateEngine keeps of a thread besides the Engine.
+type threadExt struct {
+	node    *hnode // the thread's operations so far (spin iterations cut), newest first
+	started bool   // the thread has issued an operation (t.op is its own)
+	// Spin iterations: the history at the thread's last Pause that began a
+	// run of iterations, whether the operations since then only read, and
+	// the first operation after that Pause.
+	pauseNode  *hnode
+	hasPause   bool
+	clean      bool
+	afterPause bool
+	first      opSig
+	firstSet   bool
+	expect     opSig // after a cut: what the thread must issue next
+	expectSet  bool
+}
+
+// hnode is one completed operation of a thread: a persistent list, so a saved
+// state shares the history of its ancestors.
+type hnode struct {
+	parent *hnode
+	rec    opRec
+	h      uint64
+	n      int
+}
+
+type opRec struct {
+	sig    opSig
+	result uint64
+	req    rdma.Req
+	ok     bool
+	buf    []uint64
+}
+
+// opSig is what a thread asked for: the operation, its word and operands.
+type opSig struct {
+	kind  rdma.Op
+	post  bool
+	addr  rdma.Ptr
+	a, b  uint64
+	words int
+	qp    rdma.QP
+	local rdma.Ptr
+	req   rdma.Req
+}
+
+func sigOf(op *Op) opSig {
+	return opSig{kind: op.Kind, post: op.Post, addr: op.Addr, a: op.A, b: op.B, words: max(op.Words, len(op.Buf)),
+		qp: op.QP, local: op.Local, req: op.Req}
+}
+
+func (s opSig) hash(h uint64) uint64 {
+	p := uint64(0)
+	if s.post {
+		p = 1
+	}
+	h = hmix(h, uint64(s.kind)|p<<8|uint64(s.words)<<16)
+	h = hmix(h, uint64(s.addr))
+	h = hmix(h, s.a)
+	h = hmix(h, s.b)
+	if s.post || s.kind == rdma.OpWait || s.kind == rdma.OpPoll {
+		h = hmix(h, uint64(s.qp.Node)<<32|uint64(s.qp.Lane))
+		h = hmix(h, uint64(s.local)^uint64(s.req)<<1)
+	}
+	return h
+}
+
+func (s opSig) String() string {
+	return fmt.Sprintf("%v %s (operands %d, %d)", s.kind, s.addr, s.a, s.b)
+}
+
+// hmix folds v into h (multiply-xorshift).
+func hmix(h, v uint64) uint64 {
+	h ^= v + 0x9e3779b97f4a7c15 + h<<6 + h>>2
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 31
+	return h
+}
+
+// NewStateEngine wraps a new engine (one whose Run has not been called) of an
+// untimed configuration.
+func NewStateEngine(e *Engine) (*StateEngine, error) {
+	if e.cfg.Timed {
+		return nil, fmt.Errorf("sim: a stateful search runs untimed executions only")
+	}
+	return &StateEngine{e: e, x: make([]threadExt, len(e.threads))}, nil
+}
+
+// Engine returns the engine.
+func (s *StateEngine) Engine() *Engine { return s.e }
+
+// Err reports a broken exactness condition of state caching (a thread that
+// carried state across a Pause) or a replay that diverged; nil when none.
+func (s *StateEngine) Err() error { return s.er }
+
+// Begin runs every thread to its first step: the initial state.
+func (s *StateEngine) Begin() {
+	for _, t := range s.e.threads {
+		if s.e.finding != nil {
+			break
+		}
+		s.resume(t)
+	}
+}
+
+// Options returns the enabled options in the order Run offers them (a
+// decision's Pick indexes them); the slice is reused by the next call.
+func (s *StateEngine) Options() []Option {
+	e := s.e
+	opts := e.model.Enabled(e.opts[:0])
+	opts = e.earlyWakes(opts)
+	e.opts = opts
+	return opts
+}
+
+// Finding is the property the execution broke so far, or nil.
+func (s *StateEngine) Finding() *Finding { return s.e.finding }
+
+// Live is the number of threads that have not finished.
+func (s *StateEngine) Live() int { return s.e.live }
+
+// Steps is the number of steps taken so far (Result.Steps of Run).
+func (s *StateEngine) Steps() int { return s.e.steps }
+
+// Deadlock reports the engine's deadlock finding (no option enabled while a
+// thread has not finished).
+func (s *StateEngine) Deadlock() {
+	s.e.fail("deadlock", s.e.describeWaiting())
+}
+
+// Fire runs one enabled option, as Run does.
+func (s *StateEngine) Fire(o Option) {
+	e := s.e
+	e.steps++
+	t := e.owner(o.Thread)
+	if o.Wake {
+		t.parked = false
+		e.parked--
+		t.earlyWoken = true
+		t.wokeAt = e.writes
+		t.reads, t.accesses = t.reads[:0], 0
+		s.resume(t)
+		return
+	}
+	e.stepWrote = false
+	if e.model.Fire(o) {
+		s.resume(t)
+	}
+	for i := 0; i < len(e.woken) && e.finding == nil; i++ {
+		s.resume(e.woken[i])
+	}
+	e.woken = e.woken[:0]
+}
+
+// Stop ends every thread's coroutine; the engine is not used again.
+func (s *StateEngine) Stop() { s.e.stopAll() }
+
+// resume is Engine.resume, recording what the thread's operations returned.
+func (s *StateEngine) resume(t *Thread) {
+	e := s.e
+	x := &s.x[t.id]
+	inline := 0
+	for {
+		if x.started {
+			s.completed(t, x)
+		}
+		op, ok := t.next()
+		x.started = true
+		if !ok {
+			t.done = true
+			e.live--
+			if t.panicked != nil {
+				e.fail("panic", fmt.Sprintf("%s panicked at step %d: %v (at %s)", t.name, e.steps, t.panicked, t.panicAt))
+			}
+			return
+		}
+		if e.finding != nil {
+			return
+		}
+		s.issued(t, x, op)
+		switch op.Kind {
+		case rdma.OpPause:
+			s.pausing(x)
+			if e.pause(t) {
+				e.steps++
+				return
+			}
+			e.steps++
+		case rdma.OpAlloc:
+			p, err := e.model.Alloc(t.node, op.Words)
+			if err != nil {
+				e.fail("misuse", fmt.Sprintf("%s Alloc(%d): %v", t.name, op.Words, err))
+				return
+			}
+			op.Result = uint64(p)
+		default:
+			t.opSeq++
+			if op.Kind.IsVerb() {
+				t.verbs = true
+			}
+			done, err := e.model.Issue(t, op)
+			if err != nil {
+				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
+				return
+			}
+			if !done {
+				return
+			}
+			if inline++; inline > maxInline {
+				e.fail("step bound", fmt.Sprintf("%s completed %d operations in a row without a step (a loop that posts and never waits or pauses?)", t.name, maxInline))
+				return
+			}
+		}
+	}
+}
+
+// completed records the result of the operation t just completed.
+func (s *StateEngine) completed(t *Thread, x *threadExt) {
+	op := &t.op
+	r := opRec{sig: sigOf(op), result: op.Result, req: op.Req, ok: op.OK}
+	if op.Kind == rdma.OpRReadN && !op.Post {
+		r.buf = append([]uint64(nil), op.Buf...)
+	}
+	switch {
+	case op.Post:
+		x.clean = false
+	case op.Kind == rdma.OpLoad, op.Kind == rdma.OpRRead, op.Kind == rdma.OpRReadN, op.Kind == rdma.OpFence, op.Kind == rdma.OpPause:
+	case (op.Kind == rdma.OpCAS || op.Kind == rdma.OpRCAS) && op.Result != op.A:
+	default:
+		x.clean = false
+	}
+	h := r.sig.hash(0x51afd7ed558ccd)
+	h = hmix(h, r.result)
+	h = hmix(h, uint64(r.req)<<1|b2u(r.ok))
+	for _, v := range r.buf {
+		h = hmix(h, v)
+	}
+	n := &hnode{parent: x.node, rec: r}
+	if x.node != nil {
+		n.h, n.n = hmix(x.node.h, h), x.node.n+1
+	} else {
+		n.h, n.n = hmix(0x7f4a7c15, h), 1
+	}
+	x.node = n
+}
+
+// issued checks a thread's operation after a cut spin iteration: it must be
+// the one the thread issued after the Pause its state was cut back to.
+func (s *StateEngine) issued(t *Thread, x *threadExt, op *Op) {
+	if !x.afterPause {
+		return
+	}
+	x.afterPause = false
+	sig := sigOf(op)
+	if x.expectSet {
+		x.expectSet = false
+		if sig != x.expect && s.er == nil {
+			s.er = fmt.Errorf("state caching is not exact for this program: after a spin iteration that only read, %s went on with %v where, after the Pause it was equated with, it went on with %v (the thread carries state from one spin iteration into the next, or left one spin loop for another without a write)",
+				t.name, sig, x.expect)
+		}
+	}
+	if !x.firstSet {
+		x.first, x.firstSet = sig, true
+	}
+}
+
+// pausing is called at every Pause: a spin iteration that only read since the
+// previous Pause carries, by the Pause contract, no state into the next one,
+// so the thread's history is cut back to what it was at that Pause.
+func (s *StateEngine) pausing(x *threadExt) {
+	if x.hasPause && x.clean {
+		x.node = x.pauseNode
+		x.expect, x.expectSet = x.first, x.firstSet
+	} else {
+		x.pauseNode, x.hasPause, x.firstSet = x.node, true, false
+	}
+	x.clean = true
+	x.afterPause = true
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Hash hashes the engine's part of the state: every thread's history (spin
+// iterations cut), the operation it waits in, and its spin-reduction state.
+// The model's part (memory, operations in flight) is the model's to hash.
+func (s *StateEngine) Hash() uint64 {
+	e := s.e
+	h := uint64(0x6a09e667f3bcc909)
+	for i, t := range e.threads {
+		x := &s.x[i]
+		if t.done {
+			h = hmix(h, 0xd0e0)
+			continue
+		}
+		flags := b2u(t.parked) | b2u(t.stuttered)<<1 | b2u(t.earlyWoken)<<2 | b2u(t.earlyWoken && e.writes == t.wokeAt)<<3 |
+			b2u(t.wrote)<<4 | uint64(min(t.accesses, 2))<<5 | b2u(x.clean)<<8 | b2u(x.hasPause)<<9 | b2u(x.firstSet)<<10 |
+			b2u(x.expectSet)<<11 | b2u(x.afterPause)<<12 | uint64(len(t.reads))<<16
+		h = hmix(h, flags)
+		for _, r := range t.reads {
+			h = hmix(h, uint64(r.addr)^r.val<<1)
+		}
+		if x.node != nil {
+			h = hmix(h, x.node.h)
+		}
+		if x.hasPause && x.pauseNode != nil {
+			h = hmix(h, x.pauseNode.h^0x1234567)
+		}
+		if x.firstSet {
+			h = x.first.hash(h)
+		}
+		if x.expectSet {
+			h = x.expect.hash(h ^ 0x77)
+		}
+		h = sigOf(&t.op).hash(h)
+	}
+	return h
+}
+
+// EngineState is a saved engine state (StateEngine.Save).
+type EngineState struct {
+	th           []threadState
+	live, parked int
+	steps        int
+	writes       uint64
+}
+
+type threadState struct {
+	x                                        threadExt
+	done, parked, stuttered, earlyWoken      bool
+	wrote, verbs                             bool
+	accesses, opSeq                          int
+	wokeAt                                   uint64
+	reads                                    []readRec
+	pending                                  opSig
+}
+
+// Save copies the engine's state into st (reusing its buffers).
+func (s *StateEngine) Save(st *EngineState) {
+	e := s.e
+	if cap(st.th) < len(e.threads) {
+		st.th = make([]threadState, len(e.threads))
+	}
+	st.th = st.th[:len(e.threads)]
+	for i, t := range e.threads {
+		ts := &st.th[i]
+		reads := ts.reads
+		*ts = threadState{x: s.x[i], done: t.done, parked: t.parked, stuttered: t.stuttered, earlyWoken: t.earlyWoken,
+			wrote: t.wrote, verbs: t.verbs, accesses: t.accesses, opSeq: t.opSeq, wokeAt: t.wokeAt,
+			reads: append(reads[:0], t.reads...), pending: sigOf(&t.op)}
+	}
+	st.live, st.parked, st.steps, st.writes = e.live, e.parked, e.steps, e.writes
+}
+
+// Restore rebuilds st in s, whose engine must be new (Run and Begin not
+// called): every thread that had not finished is run through its recorded
+// operations, fed their results without the model, up to the operation it
+// was in. The model's state is the caller's to restore, after Restore (the
+// model's operations in flight are those of PendingOp). Findings raised while
+// replaying are dropped (the state was reached without one); monitors outside
+// the engine must be restored by the caller.
+func (s *StateEngine) Restore(st *EngineState) error {
+	e := s.e
+	var recs []*hnode
+	for i, t := range e.threads {
+		ts := &st.th[i]
+		s.x[i] = ts.x
+		if ts.done {
+			t.stop()
+			t.done = true
+			continue
+		}
+		recs = recs[:0]
+		for n := ts.x.node; n != nil; n = n.parent {
+			recs = append(recs, n)
+		}
+		for j := len(recs) - 1; j >= 0; j-- {
+			r := &recs[j].rec
+			op, ok := t.next()
+			if !ok || sigOf(op) != r.sig {
+				return s.diverged(t, r.sig, op, ok, len(recs)-j)
+			}
+			op.Result, op.Req, op.OK = r.result, r.req, r.ok
+			if r.buf != nil {
+				copy(op.Buf, r.buf)
+			}
+		}
+		op, ok := t.next()
+		if !ok || sigOf(op) != ts.pending {
+			return s.diverged(t, ts.pending, op, ok, len(recs)+1)
+		}
+		t.parked, t.stuttered, t.earlyWoken, t.wrote, t.verbs = ts.parked, ts.stuttered, ts.earlyWoken, ts.wrote, ts.verbs
+		t.accesses, t.opSeq, t.wokeAt = ts.accesses, ts.opSeq, ts.wokeAt
+		t.reads = append(t.reads[:0], ts.reads...)
+	}
+	e.live, e.parked, e.steps, e.writes = st.live, st.parked, st.steps, st.writes
+	e.finding = nil
+	return nil
+}
+
+func (s *StateEngine) diverged(t *Thread, want opSig, op *Op, ok bool, k int) error {
+	got := "its end"
+	if ok {
+		got = sigOf(op).String()
+	}
+	s.er = fmt.Errorf("state caching: replaying %s, operation %d was %s where it was %v: the thread's code is not a deterministic function of what its operations returned (state shared outside simulated memory?)",
+		t.name, k, got, want)
+	return s.er
+}
+
+// PendingOp is the operation thread th waits in (the model's operations in
+// flight point to it).
+func (s *StateEngine) PendingOp(th int) *Op { return &s.e.threads[th].op }
+
+// HistoryLen is the number of operations recorded for thread th (its
+// history, spin iterations cut): the work Restore does for it.
+func (s *StateEngine) HistoryLen(th int) int {
+	if n := s.x[th].node; n != nil {
+		return n.n
+	}
+	return 0
+}
