@@ -16,10 +16,10 @@ func oracleConfig(local, remote, acquires int) checker.Config {
 
 func TestStateSearchOracleSmall(t *testing.T) {
 	for _, c := range []struct {
-		alg            string
-		local, remote  int
-		acq            int
-		finals         int
+		alg           string
+		local, remote int
+		acq           int
+		finals        int
 	}{
 		{"spin", 1, 2, 1, 1},
 		{"mcs", 1, 2, 1, 13},

@@ -353,13 +353,13 @@ type EngineState struct {
 }
 
 type threadState struct {
-	x                                        threadExt
-	done, parked, stuttered, earlyWoken      bool
-	wrote, verbs                             bool
-	accesses, opSeq                          int
-	wokeAt                                   uint64
-	reads                                    []readRec
-	pending                                  opSig
+	x                                   threadExt
+	done, parked, stuttered, earlyWoken bool
+	wrote, verbs                        bool
+	accesses, opSeq                     int
+	wokeAt                              uint64
+	reads                               []readRec
+	pending                             opSig
 }
 
 // Save copies the engine's state into st (reusing its buffers).
