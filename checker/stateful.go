@@ -115,7 +115,8 @@ func newStateSys(cfg Config, wl workload.Workload) (*stateSys, error) {
 }
 
 // fresh builds the program in a fresh engine; begin runs it to the initial
-// state.
+// state. The program is built once: a restore keeps it, and the coroutines of
+// the threads that have not moved (see sim.StateEngine.Restore).
 func (s *stateSys) fresh(begin bool) error {
 	if s.eng != nil {
 		s.eng.Stop()
@@ -141,8 +142,7 @@ func (s *stateSys) fresh(begin bool) error {
 	}
 	run := &s.run
 	body := func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), st)) }
-	e := sim.New(s.nic, sim.Config{Scratch: &s.simc}, w.specs, body)
-	s.eng, err = sim.NewStateEngine(e)
+	s.eng, err = sim.NewStateEngine(s.nic, sim.Config{Scratch: &s.simc}, w.specs, body)
 	if err != nil {
 		return err
 	}
@@ -162,9 +162,6 @@ func (s *stateSys) save(sn *snap) error {
 }
 
 func (s *stateSys) restore(sn *snap) error {
-	if err := s.fresh(false); err != nil {
-		return err
-	}
 	if err := s.eng.Restore(&sn.eng); err != nil {
 		return err
 	}

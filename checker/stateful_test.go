@@ -6,6 +6,7 @@ import (
 
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/rdma"
 )
 
 // oracleConfig is the exhaustive oracle's configuration: local + remote
@@ -67,5 +68,19 @@ func TestStateSearchFinalsMatchStateless(t *testing.T) {
 		if !slices.Equal(want, rep.Finals) && rep.Findings == 0 {
 			t.Errorf("%s: final memories differ: stateless %x, stateful %x", name, want, rep.Finals)
 		}
+	}
+}
+
+func BenchmarkStateSearchALock12(b *testing.B) {
+	lock, _ := algorithms.Lookup("alock")
+	for range b.N {
+		rep, err := checker.StateSearch{Config: oracleConfig(1, 2, 1), Workload: checker.Lock(func(s rdma.Setup) (rdma.Lock, error) {
+			return lock.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		})}.Run()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(rep.States), "states")
+		b.ReportMetric(float64(rep.Transitions)/rep.Elapsed.Seconds(), "transitions/s")
 	}
 }

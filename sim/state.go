@@ -2,8 +2,10 @@ package sim
 
 import (
 	"fmt"
+	"iter"
 
 	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/traces"
 )
 
 // StateEngine drives an Engine one step at a time for a stateful search (see
@@ -16,9 +18,14 @@ import (
 // path of Engine.Run, written out a second time so that Run stays untouched;
 // a change to one must be made to the other.
 type StateEngine struct {
-	e  *Engine
-	x  []threadExt
-	er error // a broken exactness condition, or a nondeterministic replay
+	e    *Engine
+	body func(*Thread)
+	x    []threadExt
+	er   error // a broken exactness condition, or a nondeterministic replay
+	recs []*hnode
+	// Respawned counts the coroutines rebuilt by Restore; Replayed the
+	// operations fed to them.
+	Respawned, Replayed int64
 }
 
 // threadExt is what a StateEngine keeps of a thread besides the Engine.
@@ -100,13 +107,36 @@ func hmix(h, v uint64) uint64 {
 	return h
 }
 
-// NewStateEngine wraps a new engine (one whose Run has not been called) of an
-// untimed configuration.
-func NewStateEngine(e *Engine) (*StateEngine, error) {
-	if e.cfg.Timed {
+// NewStateEngine returns a new engine (as New) driven one step at a time. The
+// configuration must be untimed.
+func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) (*StateEngine, error) {
+	if cfg.Timed {
 		return nil, fmt.Errorf("sim: a stateful search runs untimed executions only")
 	}
-	return &StateEngine{e: e, x: make([]threadExt, len(e.threads))}, nil
+	e := New(m, cfg, specs, body)
+	return &StateEngine{e: e, body: body, x: make([]threadExt, len(e.threads))}, nil
+}
+
+// respawn gives t a new coroutine running body from its start (as New does).
+func (s *StateEngine) respawn(t *Thread) {
+	if !t.done {
+		t.stop()
+	}
+	t.op, t.panicked, t.panicAt, t.done = Op{}, nil, "", false
+	body := s.body
+	seq := func(yield func(*Op) bool) {
+		t.yield = yield
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(stopSignal); !ok {
+					t.panicked, t.panicAt = r, traces.PanicSite()
+				}
+			}
+		}()
+		body(t)
+	}
+	t.next, t.stop = iter.Pull(seq)
+	s.Respawned++
 }
 
 // Engine returns the engine.
@@ -379,49 +409,63 @@ func (s *StateEngine) Save(st *EngineState) {
 	st.live, st.parked, st.steps, st.writes = e.live, e.parked, e.steps, e.writes
 }
 
-// Restore rebuilds st in s, whose engine must be new (Run and Begin not
-// called): every thread that had not finished is run through its recorded
-// operations, fed their results without the model, up to the operation it
-// was in. The model's state is the caller's to restore, after Restore (the
-// model's operations in flight are those of PendingOp). Findings raised while
+// Restore puts the engine back into the saved state st. A thread whose
+// coroutine is not in st's position (it went on since, or finished) gets a
+// new one, run through its recorded operations, fed their results without
+// the model, up to the operation it was in; the others keep theirs. The
+// model's state is the caller's to restore, after Restore (the model's
+// operations in flight are those of PendingOp). Findings raised while
 // replaying are dropped (the state was reached without one); monitors outside
 // the engine must be restored by the caller.
 func (s *StateEngine) Restore(st *EngineState) error {
 	e := s.e
-	var recs []*hnode
 	for i, t := range e.threads {
 		ts := &st.th[i]
+		cur := &s.x[i]
+		keep := t.done == ts.done && (t.done || cur.started && cur.node == ts.x.node && sigOf(&t.op) == ts.pending)
 		s.x[i] = ts.x
-		if ts.done {
-			t.stop()
-			t.done = true
-			continue
-		}
-		recs = recs[:0]
-		for n := ts.x.node; n != nil; n = n.parent {
-			recs = append(recs, n)
-		}
-		for j := len(recs) - 1; j >= 0; j-- {
-			r := &recs[j].rec
-			op, ok := t.next()
-			if !ok || sigOf(op) != r.sig {
-				return s.diverged(t, r.sig, op, ok, len(recs)-j)
+		if !keep {
+			s.respawn(t)
+			if ts.done {
+				t.stop()
+				t.done = true
+			} else if err := s.replay(t, ts); err != nil {
+				return err
 			}
-			op.Result, op.Req, op.OK = r.result, r.req, r.ok
-			if r.buf != nil {
-				copy(op.Buf, r.buf)
-			}
-		}
-		op, ok := t.next()
-		if !ok || sigOf(op) != ts.pending {
-			return s.diverged(t, ts.pending, op, ok, len(recs)+1)
 		}
 		t.parked, t.stuttered, t.earlyWoken, t.wrote, t.verbs = ts.parked, ts.stuttered, ts.earlyWoken, ts.wrote, ts.verbs
 		t.accesses, t.opSeq, t.wokeAt = ts.accesses, ts.opSeq, ts.wokeAt
 		t.reads = append(t.reads[:0], ts.reads...)
 	}
 	e.live, e.parked, e.steps, e.writes = st.live, st.parked, st.steps, st.writes
+	e.woken = e.woken[:0]
 	e.finding = nil
+	return nil
+}
+
+// replay runs t's new coroutine through its recorded operations.
+func (s *StateEngine) replay(t *Thread, ts *threadState) error {
+	recs := s.recs[:0]
+	for n := ts.x.node; n != nil; n = n.parent {
+		recs = append(recs, n)
+	}
+	s.recs = recs
+	for j := len(recs) - 1; j >= 0; j-- {
+		r := &recs[j].rec
+		op, ok := t.next()
+		if !ok || sigOf(op) != r.sig {
+			return s.diverged(t, r.sig, op, ok, len(recs)-j)
+		}
+		op.Result, op.Req, op.OK = r.result, r.req, r.ok
+		if r.buf != nil {
+			copy(op.Buf, r.buf)
+		}
+	}
+	s.Replayed += int64(len(recs))
+	op, ok := t.next()
+	if !ok || sigOf(op) != ts.pending {
+		return s.diverged(t, ts.pending, op, ok, len(recs)+1)
+	}
 	return nil
 }
 
