@@ -1,7 +1,10 @@
 package checker_test
 
 import (
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rdmasim/rdmasim/algorithms"
@@ -82,5 +85,76 @@ func BenchmarkStateSearchALock12(b *testing.B) {
 		}
 		b.ReportMetric(float64(rep.States), "states")
 		b.ReportMetric(float64(rep.Transitions)/rep.Elapsed.Seconds(), "transitions/s")
+	}
+}
+
+// TestStateSearchOracleTable runs the oracle's table (RDMASIM_ORACLE=alg:local+remote×k,…).
+func TestStateSearchOracleTable(t *testing.T) {
+	spec := os.Getenv("RDMASIM_ORACLE")
+	if spec == "" {
+		t.Skip("set RDMASIM_ORACLE=alock:1+2x1,…")
+	}
+	for _, row := range strings.Split(spec, ",") {
+		parts := strings.FieldsFunc(row, func(c rune) bool { return c == ':' || c == '+' || c == 'x' })
+		if len(parts) != 4 {
+			t.Fatalf("%q: want alg:local+remote×k", row)
+		}
+		alg := parts[0]
+		l, _ := strconv.Atoi(parts[1])
+		r, _ := strconv.Atoi(parts[2])
+		k, _ := strconv.Atoi(parts[3])
+		lock := lockOf(t, alg, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		max, _ := strconv.ParseInt(os.Getenv("RDMASIM_MAX_STATES"), 10, 64)
+		rep, err := checker.StateSearch{Config: oracleConfig(l, r, k), Workload: checker.Lock(lock), MaxStates: max,
+			Progress: func(p checker.StateProgress) {
+				t.Logf("%s: %d states, %d transitions, %.0f states/s", row, p.States, p.Transitions, float64(p.States)/p.Elapsed.Seconds())
+			}, ProgressEvery: 1_000_000}.Run()
+		if err != nil {
+			t.Fatalf("%s: %v", row, err)
+		}
+		t.Logf("| %s %d + %d | %d | complete=%v findings=%d | %d | %d | %d | %.1f MB | %.2f s |", alg, l, r, k, rep.Complete, rep.Findings,
+			rep.States, rep.Transitions, rep.FinalStates, float64(rep.MemoryBytes)/1e6, rep.Elapsed.Seconds())
+	}
+}
+
+// TestStateSearchMinimal: the minimal search's counterexample has the fewest
+// steps of any violating execution: as few as the unreduced DFS's fewest at 1
+// host + 1 remote thread (every interleaving), and no more than the fewest of
+// the reduced DFS and of iterative deepening at 1 host + 2 remote threads.
+// (A reduced DFS explores one execution per trace, and where in it the
+// violation falls depends on the representative: not always the fewest.)
+func TestStateSearchMinimal(t *testing.T) {
+	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
+		for _, remote := range []int{1, 2} {
+			lock := lockOf(t, name, algorithms.Options{})
+			cfg := oracleConfig(1, remote, 1)
+			fewest := -1
+			x, err := checker.Exploration{Config: cfg, Workload: checker.Lock(lock), Preemptions: -1, NoPOR: remote == 1,
+				OnExecution: func(ex checker.Execution) {
+					if ex.Finding != nil && (fewest < 0 || ex.Steps < fewest) {
+						fewest = ex.Steps
+					}
+				}}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := checker.ShortestCounterexample(cfg, checker.Lock(lock), 2, 100_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock), Minimal: true}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Shortest == nil || d.Shortest == nil {
+				t.Fatalf("%s 1+%d: no violation found", name, remote)
+			}
+			got := rep.Shortest.Execution.Steps
+			t.Logf("%s 1+%d: minimal %d steps (%s; %d states), DFS fewest %d (reduced %v, complete %v, %d executions), deepening %d",
+				name, remote, got, rep.Shortest.Finding.Property, rep.States, fewest, remote != 1, x.Complete, x.Executions, d.Shortest.Execution.Steps)
+			if !rep.Minimal || got > fewest || got > d.Shortest.Execution.Steps || (remote == 1 && got != fewest) {
+				t.Errorf("%s 1+%d: minimal search %d steps, DFS %d, deepening %d", name, remote, got, fewest, d.Shortest.Execution.Steps)
+			}
+		}
 	}
 }
