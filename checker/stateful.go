@@ -42,6 +42,10 @@ type StateSearch struct {
 	ProgressEvery int64
 	// Stop, if set, ends the search early once closed (not Complete).
 	Stop <-chan struct{}
+	// Lassos records the state graph and, once the search is complete, looks
+	// for a starvation lasso (see Lasso); meant for endless workloads
+	// (Config.Acquires 0, which a StateSearch accepts untimed).
+	Lassos bool
 }
 
 // StateProgress is what a running search reports.
@@ -77,6 +81,9 @@ type StateReport struct {
 	MaxDepth    int
 	Elapsed     time.Duration
 	Interrupted bool
+	// Lasso is a starvation lasso (StateSearch.Lassos), replayed; nil when
+	// the complete search found none.
+	Lasso *Lasso
 }
 
 // stateSys is the system a StateSearch drives: the runner's configuration and
@@ -103,6 +110,9 @@ func newStateSys(cfg Config, wl workload.Workload) (*stateSys, error) {
 	}
 	cfg.Linearizability = false
 	cfg.BypassBound = 0
+	if cfg.Acquires == 0 && cfg.StepBound == 0 {
+		cfg.StepBound = math.MaxInt32 // validates an endless workload; a state search has no step bound
+	}
 	r, err := newRunner(cfg, wl)
 	if err != nil {
 		return nil, err
@@ -256,9 +266,11 @@ func (v *visited) bytes() int64 { return int64(len(v.t)) * 8 }
 
 // dfsFrame is a state on the DFS stack: its options and the next to fire.
 type dfsFrame struct {
-	opts []sim.Option
-	next int
-	sn   *snap // saved when the state has more than one option
+	opts  []sim.Option
+	next  int
+	sn    *snap // saved when the state has more than one option
+	node  int32 // in the state graph (StateSearch.Lassos)
+	steps int
 }
 
 // Run explores.
@@ -290,13 +302,34 @@ func (x StateSearch) Run() (StateReport, error) {
 		every = 100_000
 	}
 
+	var g *stateGraph
+	if x.Lassos {
+		if x.NoCache {
+			return rep, errors.New("states: lassos need the visited set")
+		}
+		g = newStateGraph()
+	}
+	cur := int32(-1) // the state's node in g
 	// visit judges the state the engine is in; it returns its options when
 	// it is new and not final.
 	visit := func() ([]sim.Option, bool, error) {
 		if err := s.eng.Err(); err != nil {
 			return nil, false, err
 		}
-		if !x.NoCache && !seen.add(s.fingerprint()) {
+		fp := s.fingerprint()
+		if g != nil {
+			idx, _ := g.node(fp)
+			if len(stack) > 0 {
+				fr := &stack[len(stack)-1]
+				o := fr.opts[fr.next-1]
+				g.out[fr.node] = append(g.out[fr.node], gedge{to: idx, thread: int32(s.eng.Owner(o)), pick: int32(fr.next - 1),
+					of: int32(len(fr.opts)), steps: int32(s.eng.Steps() - fr.steps)})
+			} else {
+				g.initSteps = s.eng.Steps()
+			}
+			cur = idx
+		}
+		if !x.NoCache && !seen.add(fp) {
 			return nil, false, nil
 		}
 		rep.States++
@@ -306,6 +339,14 @@ func (x StateSearch) Run() (StateReport, error) {
 		f, end, opts := s.judge()
 		if end {
 			finals[s.nic.Fingerprint()] = true
+		}
+		if g != nil {
+			g.pending[cur] = s.run.PendingMask()
+			for _, o := range opts {
+				if !o.Wake {
+					g.enabled[cur] |= 1 << s.eng.Owner(o)
+				}
+			}
 		}
 		if f != nil {
 			rep.Findings++
@@ -326,6 +367,7 @@ func (x StateSearch) Run() (StateReport, error) {
 		fr := &stack[len(stack)-1]
 		fr.opts = append(fr.opts[:0], opts...)
 		fr.next = 0
+		fr.node, fr.steps = cur, s.eng.Steps()
 		if len(opts) > 1 {
 			if len(pool) == 0 {
 				pool = append(pool, &snap{})
@@ -407,6 +449,17 @@ func (x StateSearch) Run() (StateReport, error) {
 	}
 	rep.Complete = len(stack) == 0 && !rep.Interrupted && !stopped
 	rep.finish(finals, &seen, peakSnaps, start)
+	// A fair cycle in the part explored is a lasso whether or not the search
+	// is complete; only a complete search proves there is none.
+	if g != nil && !rep.Interrupted {
+		if l := g.findLasso(len(s.r.infos)); l != nil {
+			if err := replayLasso(x.Config, x, l); err != nil {
+				return rep, err
+			}
+			rep.Lasso = l
+		}
+		rep.MemoryBytes += int64(len(g.enabled))*64 + rep.Transitions*16
+	}
 	if best != nil {
 		cx, err := Replay(x.Config, x.Workload, best)
 		if err != nil {

@@ -158,3 +158,45 @@ func TestStateSearchMinimal(t *testing.T) {
 		}
 	}
 }
+
+// TestStateSearchLasso: with acquires 0 (forever), the spinlock whose threads
+// retry a NIC CAS starves a thread (a fair cycle in which it keeps failing),
+// which replays as a starvation finding.
+//
+// MCS takes its place in the queue with an RDMA READ and a CAS retry loop
+// that carries what the failed CAS returned into the next attempt, with no
+// Pause: a thread's history grows with every failure and its states never
+// repeat, so the endless MCS workload has no finite state graph here (nor has
+// a ticket lock, whose counters grow). The test only checks that the part
+// explored holds no lasso.
+func TestStateSearchLasso(t *testing.T) {
+	for _, c := range []struct {
+		alg    string
+		cfg    checker.Config
+		max    int64
+		starve bool
+	}{
+		{"spin", oracleConfig(1, 2, 0), 0, true},
+		{"mcs", oracleConfig(1, 1, 0), 20_000, false},
+	} {
+		lock := lockOf(t, c.alg, algorithms.Options{})
+		rep, err := checker.StateSearch{Config: c.cfg, Workload: checker.Lock(lock), Lassos: true, MaxStates: c.max}.Run()
+		if err != nil {
+			t.Fatalf("%s: %v", c.alg, err)
+		}
+		if (c.max == 0 && !rep.Complete) || rep.Findings > 0 {
+			t.Fatalf("%s: complete=%v findings=%v", c.alg, rep.Complete, rep.Kinds)
+		}
+		l := rep.Lasso
+		t.Logf("%s: %d states, %d transitions, complete %v, lasso %v", c.alg, rep.States, rep.Transitions, rep.Complete, l != nil)
+		if (l != nil) != c.starve {
+			t.Fatalf("%s: lasso %v, want %v", c.alg, l != nil, c.starve)
+		}
+		if l != nil {
+			t.Logf("%s: thread %d starves: stem %d steps, cycle %d steps; replay: %v", c.alg, l.Thread, l.StemSteps, l.CycleSteps, l.Counterexample.Finding)
+			if l.Counterexample.Finding.Property != checker.Starvation {
+				t.Errorf("%s: the lasso replays to %v", c.alg, l.Counterexample.Finding)
+			}
+		}
+	}
+}

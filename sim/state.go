@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/traces"
@@ -18,11 +20,12 @@ import (
 // path of Engine.Run, written out a second time so that Run stays untouched;
 // a change to one must be made to the other.
 type StateEngine struct {
-	e    *Engine
-	body func(*Thread)
-	x    []threadExt
-	er   error // a broken exactness condition, or a nondeterministic replay
-	recs []*hnode
+	e        *Engine
+	body     func(*Thread)
+	x        []threadExt
+	er       error // a broken exactness condition, or a nondeterministic replay
+	recs     []*hnode
+	rscratch []readRec
 	// Respawned counts the coroutines rebuilt by Restore; Replayed the
 	// operations fed to them.
 	Respawned, Replayed int64
@@ -43,6 +46,18 @@ type threadExt struct {
 	firstSet   bool
 	expect     opSig // after a cut: what the thread must issue next
 	expectSet  bool
+	// Rounds (Thread.Round): the thread's state at its first round point
+	// (history and spin-iteration state), and the first operation after it.
+	round          *roundPoint
+	afterRound     bool
+	roundExpect    opSig
+	roundExpectSet bool
+}
+
+type roundPoint struct {
+	at       threadExt
+	first    opSig
+	firstSet bool
 }
 
 // hnode is one completed operation of a thread: a persistent list, so a saved
@@ -219,6 +234,10 @@ func (s *StateEngine) resume(t *Thread) {
 		}
 		op, ok := t.next()
 		x.started = true
+		if t.cut {
+			t.cut = false
+			s.roundPoint(t, x)
+		}
 		if !ok {
 			t.done = true
 			e.live--
@@ -297,14 +316,53 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	x.node = n
 }
 
+// Round marks a round point of the thread: by the caller's word, its state here
+// is the state it had at its first round point (a workload that repeats
+// operations forever, carrying nothing from one to the next). A stateful
+// search equates the two, which makes the states of an endless workload
+// finite; the first operation after each round point is checked against the
+// first after the first. Outside a stateful search it does nothing.
+func (t *Thread) Round() { t.cut = true }
+
+// roundPoint applies a round point: the first is remembered, a later one cuts
+// the thread's state back to it.
+func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
+	if x.round == nil {
+		x.round = &roundPoint{at: *x}
+		x.round.at.round = nil
+		x.afterRound = true
+		return
+	}
+	rp := x.round
+	*x = rp.at
+	x.started = true
+	x.round = rp
+	if rp.firstSet {
+		x.roundExpect, x.roundExpectSet = rp.first, true
+	}
+	x.afterRound = true
+}
+
 // issued checks a thread's operation after a cut spin iteration: it must be
 // the one the thread issued after the Pause its state was cut back to.
 func (s *StateEngine) issued(t *Thread, x *threadExt, op *Op) {
+	sig := sigOf(op)
+	if x.afterRound {
+		x.afterRound = false
+		if x.roundExpectSet {
+			x.roundExpectSet = false
+			if sig != x.roundExpect && s.er == nil {
+				s.er = fmt.Errorf("state caching is not exact for this program: after a round point %s went on with %v where, after its first round point, it went on with %v (the thread carries state from one round into the next)",
+					t.name, sig, x.roundExpect)
+			}
+		} else if x.round != nil && !x.round.firstSet {
+			x.round.first, x.round.firstSet = sig, true
+		}
+	}
 	if !x.afterPause {
 		return
 	}
 	x.afterPause = false
-	sig := sigOf(op)
 	if x.expectSet {
 		x.expectSet = false
 		if sig != x.expect && s.er == nil {
@@ -352,10 +410,13 @@ func (s *StateEngine) Hash() uint64 {
 		}
 		flags := b2u(t.parked) | b2u(t.stuttered)<<1 | b2u(t.earlyWoken)<<2 | b2u(t.earlyWoken && e.writes == t.wokeAt)<<3 |
 			b2u(t.wrote)<<4 | uint64(min(t.accesses, 2))<<5 | b2u(x.clean)<<8 | b2u(x.hasPause)<<9 | b2u(x.firstSet)<<10 |
-			b2u(x.expectSet)<<11 | b2u(x.afterPause)<<12 | uint64(len(t.reads))<<16
+			b2u(x.expectSet)<<11 | b2u(x.afterPause)<<12
 		h = hmix(h, flags)
-		for _, r := range t.reads {
-			h = hmix(h, uint64(r.addr)^r.val<<1)
+		// What the iteration read matters as a set, and only while it may
+		// still park (it wrote nothing): the engine's spin reduction looks
+		// no further.
+		if t.parked || !t.wrote {
+			h = hashReads(h, t.reads, &s.rscratch)
 		}
 		if x.node != nil {
 			h = hmix(h, x.node.h)
@@ -368,6 +429,9 @@ func (s *StateEngine) Hash() uint64 {
 		}
 		if x.expectSet {
 			h = x.expect.hash(h ^ 0x77)
+		}
+		if x.round != nil {
+			h = hmix(h, 0x40e0^b2u(x.afterRound)<<1^b2u(x.roundExpectSet)<<2)
 		}
 		h = sigOf(&t.op).hash(h)
 	}
@@ -463,6 +527,7 @@ func (s *StateEngine) replay(t *Thread, ts *threadState) error {
 	}
 	s.Replayed += int64(len(recs))
 	op, ok := t.next()
+	t.cut = false
 	if !ok || sigOf(op) != ts.pending {
 		return s.diverged(t, ts.pending, op, ok, len(recs)+1)
 	}
@@ -490,4 +555,25 @@ func (s *StateEngine) HistoryLen(th int) int {
 		return n.n
 	}
 	return 0
+}
+
+// Owner is the thread an option acts for.
+func (s *StateEngine) Owner(o Option) int { return s.e.owner(o.Thread).id }
+
+// hashReads folds the set of reads into h (sorted, duplicates once).
+func hashReads(h uint64, reads []readRec, scratch *[]readRec) uint64 {
+	r := append((*scratch)[:0], reads...)
+	slices.SortFunc(r, func(a, b readRec) int {
+		if c := cmp.Compare(a.addr, b.addr); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.val, b.val)
+	})
+	r = slices.Compact(r)
+	*scratch = r
+	h = hmix(h, uint64(len(r))|0x3<<60)
+	for _, x := range r {
+		h = hmix(h, uint64(x.addr)^x.val<<1)
+	}
+	return h
 }

@@ -71,3 +71,28 @@ func (r *Run) LoadState(s *RunState) {
 
 // Holders lists, by key, the thread in the critical section (-1: none).
 func (r *Run) Holders() []int { return slices.Clone(r.mutex.holders) }
+
+// rounder is implemented by the simulator's threads (sim.Thread.Round).
+type rounder interface{ Round() }
+
+// Round tells the backend that the thread's state here equals its state at its
+// first Round: a workload that repeats operations until stopped calls it at
+// the top of every repetition, so that a stateful search sees finitely many
+// states. Backends that do not care ignore it.
+func (t *Thread) Round() {
+	if r, ok := t.Thread.(rounder); ok {
+		r.Round()
+	}
+}
+
+// PendingMask has bit i set when thread i has an operation pending (called,
+// not returned); threads beyond 63 are not represented.
+func (r *Run) PendingMask() uint64 {
+	var m uint64
+	for id, at := range r.pendingAt {
+		if at >= 0 && id < 64 {
+			m |= 1 << id
+		}
+	}
+	return m
+}
