@@ -16,13 +16,15 @@ type stateGraph struct {
 	pending   []uint64
 	out       [][]gedge
 	initSteps int
+	avoid     uint64 // path: transitions in which these threads complete an operation are not taken
 }
 
 type gedge struct {
 	to       int32
 	thread   int32
 	pick, of int32
-	steps    int32 // engine steps the transition takes
+	steps    int32  // engine steps the transition takes
+	returned uint64 // threads that completed an operation in the transition
 }
 
 func newStateGraph() *stateGraph { return &stateGraph{index: map[uint64]int32{}} }
@@ -51,7 +53,7 @@ type Lasso struct {
 	// replays the stem and the cycle Repeats times, with the step bound set to
 	// the sum, where the step bound reports the starving thread.
 	StemSteps, CycleSteps, Repeats int
-	Counterexample             *Counterexample
+	Counterexample                 *Counterexample
 }
 
 // lassoRepeats is how many times a lasso's replay goes round its cycle.
@@ -65,7 +67,7 @@ func (g *stateGraph) findLasso(threads int) *Lasso {
 	for t := range threads {
 		bit := uint64(1) << t
 		in := func(v int32) bool { return g.pending[v]&bit != 0 }
-		for _, comp := range g.sccs(in) {
+		for _, comp := range g.sccs(in, bit) {
 			if l := g.fairCycle(comp, t, threads, in); l != nil {
 				return l
 			}
@@ -75,8 +77,9 @@ func (g *stateGraph) findLasso(threads int) *Lasso {
 }
 
 // sccs returns the strongly connected components (with at least one edge
-// inside) of the subgraph of the states in(v) (Tarjan, iterative).
-func (g *stateGraph) sccs(in func(int32) bool) [][]int32 {
+// inside) of the subgraph of the states in(v) and the transitions in which no
+// thread of mask completed an operation (Tarjan, iterative).
+func (g *stateGraph) sccs(in func(int32) bool, mask uint64) [][]int32 {
 	n := len(g.enabled)
 	idx := make([]int32, n)
 	low := make([]int32, n)
@@ -104,9 +107,10 @@ func (g *stateGraph) sccs(in func(int32) bool) [][]int32 {
 			f := &call[len(call)-1]
 			v := f.v
 			if f.e < len(g.out[v]) {
-				w := g.out[v][f.e].to
+				ed := g.out[v][f.e]
+				w := ed.to
 				f.e++
-				if !in(w) {
+				if !in(w) || ed.returned&mask != 0 {
 					continue
 				}
 				if idx[w] < 0 {
@@ -136,7 +140,7 @@ func (g *stateGraph) sccs(in func(int32) bool) [][]int32 {
 						break
 					}
 				}
-				if len(comp) > 1 || g.selfLoop(v) {
+				if len(comp) > 1 || g.selfLoop(v, mask) {
 					out = append(out, comp)
 				}
 			}
@@ -145,9 +149,9 @@ func (g *stateGraph) sccs(in func(int32) bool) [][]int32 {
 	return out
 }
 
-func (g *stateGraph) selfLoop(v int32) bool {
+func (g *stateGraph) selfLoop(v int32, mask uint64) bool {
 	for _, e := range g.out[v] {
-		if e.to == v {
+		if e.to == v && e.returned&mask == 0 {
 			return true
 		}
 	}
@@ -170,9 +174,10 @@ func (g *stateGraph) fairCycle(comp []int32, t, threads int, in func(int32) bool
 	for i := range disabled {
 		disabled[i] = -1
 	}
+	tbit := uint64(1) << t
 	for _, v := range comp {
 		for i, e := range g.out[v] {
-			if member[e.to] && fires[e.thread] == nil {
+			if member[e.to] && e.returned&tbit == 0 && fires[e.thread] == nil {
 				fires[e.thread] = &target{from: v, e: i}
 			}
 		}
@@ -208,6 +213,8 @@ func (g *stateGraph) fairCycle(comp []int32, t, threads int, in func(int32) bool
 	var cycle []gedge
 	cur := s0
 	inComp := func(v int32) bool { return member[v] }
+	g.avoid = tbit
+	defer func() { g.avoid = 0 }()
 	for _, tg := range targets {
 		p, end := g.path(cur, func(v int32) bool { return v == tg.from }, inComp)
 		if p == nil && cur != tg.from {
@@ -225,6 +232,7 @@ func (g *stateGraph) fairCycle(comp []int32, t, threads int, in func(int32) bool
 		}
 	}
 	back, _ := g.path(cur, func(v int32) bool { return v == s0 }, inComp)
+	g.avoid = 0
 	if back == nil && cur != s0 {
 		return nil
 	}
@@ -261,7 +269,7 @@ func (g *stateGraph) path(from int32, goal, allowed func(int32) bool) ([]gedge, 
 		v := queue[0]
 		queue = queue[1:]
 		for _, e := range g.out[v] {
-			if _, ok := prev[e.to]; ok || !allowed(e.to) {
+			if _, ok := prev[e.to]; ok || !allowed(e.to) || e.returned&g.avoid != 0 {
 				continue
 			}
 			prev[e.to] = pred{v: v, e: e}

@@ -271,6 +271,7 @@ type dfsFrame struct {
 	sn    *snap // saved when the state has more than one option
 	node  int32 // in the state graph (StateSearch.Lassos)
 	steps int
+	since []int // the run's PendingSince in this state (StateSearch.Lassos)
 }
 
 // Run explores.
@@ -310,6 +311,7 @@ func (x StateSearch) Run() (StateReport, error) {
 		g = newStateGraph()
 	}
 	cur := int32(-1) // the state's node in g
+	var since []int
 	// visit judges the state the engine is in; it returns its options when
 	// it is new and not final.
 	visit := func() ([]sim.Option, bool, error) {
@@ -322,8 +324,15 @@ func (x StateSearch) Run() (StateReport, error) {
 			if len(stack) > 0 {
 				fr := &stack[len(stack)-1]
 				o := fr.opts[fr.next-1]
+				since = s.run.PendingSince(since)
+				var returned uint64
+				for id, at := range since {
+					if id < 64 && at != fr.since[id] {
+						returned |= 1 << id
+					}
+				}
 				g.out[fr.node] = append(g.out[fr.node], gedge{to: idx, thread: int32(s.eng.Owner(o)), pick: int32(fr.next - 1),
-					of: int32(len(fr.opts)), steps: int32(s.eng.Steps() - fr.steps)})
+					of: int32(len(fr.opts)), steps: int32(s.eng.Steps() - fr.steps), returned: returned})
 			} else {
 				g.initSteps = s.eng.Steps()
 			}
@@ -368,6 +377,9 @@ func (x StateSearch) Run() (StateReport, error) {
 		fr.opts = append(fr.opts[:0], opts...)
 		fr.next = 0
 		fr.node, fr.steps = cur, s.eng.Steps()
+		if g != nil {
+			fr.since = s.run.PendingSince(fr.since)
+		}
 		if len(opts) > 1 {
 			if len(pool) == 0 {
 				pool = append(pool, &snap{})

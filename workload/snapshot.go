@@ -96,3 +96,8 @@ func (r *Run) PendingMask() uint64 {
 	}
 	return m
 }
+
+// PendingSince appends, by thread, the count of returns when the thread called
+// the operation it has pending (-1: none). A thread whose entry changes from one
+// moment to the next completed an operation in between.
+func (r *Run) PendingSince(dst []int) []int { return append(dst[:0], r.pendingAt...) }
