@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// TestCheckStates: --strategy states reports its figures in JSON, a minimal
+// counterexample says so, and an endless workload's starvation lasso is saved
+// as a replay file that replays to starvation.
+func TestCheckStates(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run([]string{"check", "--alg", "spin,spin-naive", "--strategy", "states", "--minimal", "--acquires", "1", "--format", "json",
+		"--progress=false", "--out", dir}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		for _, k := range []string{"states", "transitions", "final_states", "complete", "omitted_estimate", "memory_bytes", "minimal"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("%v: no %q", r["algorithm"], k)
+			}
+		}
+	}
+	if rows[0]["verdict"] != "ok" || rows[0]["complete"] != true || rows[0]["final_states"].(float64) != 1 {
+		t.Errorf("spin: %v", rows[0])
+	}
+	if rows[1]["verdict"] != "violation" || rows[1]["minimal"] != true {
+		t.Errorf("spin-naive: %v", rows[1])
+	}
+
+	out.Reset()
+	code = run([]string{"check", "--alg", "spin", "--strategy", "states", "--acquires", "0", "--format", "json", "--progress=false", "--out", dir}, &out, &errb)
+	rows = nil
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("exit %d: %v: %s", code, err, errb.String())
+	}
+	if len(rows) != 1 || rows[0]["property"] != "starvation" || rows[0]["lasso"] == nil {
+		t.Fatalf("spin forever: %v", rows)
+	}
+	out.Reset()
+	if code := run([]string{"replay", rows[0]["replay"].(string)}, &out, &errb); code != 1 && code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errb.String())
+	}
+	if !bytes.Contains(out.Bytes(), []byte("finding: starvation")) {
+		t.Errorf("the lasso's replay does not end in starvation:\n%s", out.String())
+	}
+}
