@@ -46,6 +46,10 @@ type StateSearch struct {
 	// for a starvation lasso (see Lasso); meant for endless workloads
 	// (Config.Acquires 0, which a StateSearch accepts untimed).
 	Lassos bool
+	// Workers > 1 runs the depth-first search on that many goroutines sharing
+	// one visited set (not with Minimal, Lassos or NoCache); the figures and
+	// the verdict do not depend on it.
+	Workers int
 }
 
 // StateProgress is what a running search reports.
@@ -272,12 +276,16 @@ type dfsFrame struct {
 	node  int32 // in the state graph (StateSearch.Lassos)
 	steps int
 	since []int // the run's PendingSince in this state (StateSearch.Lassos)
+	given bool  // parallel search: the options left were handed to another worker
 }
 
 // Run explores.
 func (x StateSearch) Run() (StateReport, error) {
 	if x.Minimal {
 		return x.runMinimal()
+	}
+	if x.Workers > 1 && !x.Lassos && !x.NoCache {
+		return x.runParallel()
 	}
 	start := time.Now()
 	x.Config.Arbitration = "any"

@@ -200,3 +200,28 @@ func TestStateSearchLasso(t *testing.T) {
 		}
 	}
 }
+
+// TestStateSearchWorkers: the parallel search stores and expands every state
+// once, so its figures and verdict equal the serial search's.
+func TestStateSearchWorkers(t *testing.T) {
+	for _, name := range []string{"mcs", "spin-naive"} {
+		lock := lockOf(t, name, algorithms.Options{})
+		cfg := oracleConfig(1, 2, 1)
+		one, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock)}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{2, 3} {
+			rep, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock), Workers: workers}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s, %d workers: %d states, %d transitions, %d finals, %d findings, %v", name, workers, rep.States, rep.Transitions, rep.FinalStates, rep.Findings, rep.Elapsed)
+			if rep.States != one.States || rep.Transitions != one.Transitions || !slices.Equal(rep.Finals, one.Finals) ||
+				rep.Findings != one.Findings || rep.Complete != one.Complete || (rep.Shortest == nil) != (one.Shortest == nil) {
+				t.Errorf("%s, %d workers: %d states, %d transitions, %d finals, %d findings; one worker: %d, %d, %d, %d", name, workers,
+					rep.States, rep.Transitions, rep.FinalStates, rep.Findings, one.States, one.Transitions, one.FinalStates, one.Findings)
+			}
+		}
+	}
+}

@@ -86,7 +86,8 @@ func (n *NIC) RestoreSnapshot(s *Snapshot, ops func(th int) *sim.Op) {
 		*f = inflight{op: ops(i), active: fs.active, blocked: fs.blocked}
 		if fs.req != nil {
 			for len(n.breqs) <= i {
-				n.breqs = append(n.breqs, &request{})
+				// As blockingRequest makes them: room for the longest READ.
+				n.breqs = append(n.breqs, &request{stage: make([]uint8, 0, MaxReadWords), vals: make([]uint64, 0, MaxReadWords), at: make([]int64, 0, MaxReadWords)})
 			}
 			copyRequest(n.breqs[i], fs.req)
 			f.req = n.breqs[i]
@@ -119,8 +120,15 @@ func (n *NIC) StateHash() uint64 {
 			h = mix(h, uint64(r.phase)|uint64(r.left)<<8|uint64(len(r.stage))<<24)
 			h = mix(h, r.readVal)
 			h = mix(h, r.result)
+			// A reused request keeps stale values in words it has not read
+			// yet: only what an event wrote counts (an atomic keeps its
+			// values in readVal and result).
 			for w := range r.stage {
-				h = mix(h, uint64(r.stage[w])<<56^r.vals[w])
+				v := uint64(r.stage[w]) << 56
+				if r.stage[w] != 0 && !r.atomic() {
+					v ^= r.vals[w]
+				}
+				h = mix(h, v)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/rdmasim/rdmasim/algorithms"
@@ -57,8 +58,12 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	hash := settingsHash(cfg, opts, strategyStates, 0, 0, 0, int(c.states.maxStates))
 	r := checkResult{Algorithm: a.Name, Strategy: strategyStates, Verdict: "ok", Options: opts, statesFields: &statesFields{}}
 	p := c.progress.start(a.Name)
+	workers := c.workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
 	rep, err := checker.StateSearch{Config: cfg, Workload: lock, MaxStates: c.states.maxStates, Minimal: c.states.minimal,
-		Lassos: cfg.Acquires == 0, Stop: c.stop, ProgressEvery: 20_000,
+		Lassos: cfg.Acquires == 0, Stop: c.stop, ProgressEvery: 20_000, Workers: workers,
 		Progress: func(pr checker.StateProgress) {
 			p.update(int(pr.States), 0, 0, func() string {
 				return fmt.Sprintf("%d states, %d transitions, %.0f states/s", pr.States, pr.Transitions, float64(pr.States)/pr.Elapsed.Seconds())
