@@ -176,6 +176,7 @@ func (s *stateSys) save(sn *snap) error {
 }
 
 func (s *stateSys) restore(sn *snap) error {
+	s.run.ReleaseAll()
 	if err := s.eng.Restore(&sn.eng); err != nil {
 		return err
 	}

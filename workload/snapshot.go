@@ -101,3 +101,12 @@ func (r *Run) PendingMask() uint64 {
 // the operation it has pending (-1: none). A thread whose entry changes from one
 // moment to the next completed an operation in between.
 func (r *Run) PendingSince(dst []int) []int { return append(dst[:0], r.pendingAt...) }
+
+// ReleaseAll empties every critical section in the mutual-exclusion monitor:
+// a stateful search calls it before replaying threads (whose entries would
+// otherwise meet the holders of the state it comes from), and LoadState after.
+func (r *Run) ReleaseAll() {
+	for i := range r.mutex.holders {
+		r.mutex.holders[i] = -1
+	}
+}
