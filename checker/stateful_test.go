@@ -19,6 +19,9 @@ func oracleConfig(local, remote, acquires int) checker.Config {
 }
 
 func TestStateSearchOracleSmall(t *testing.T) {
+	if raceEnabled {
+		t.Skip("tens of thousands of states: too slow under -race")
+	}
 	for _, c := range []struct {
 		alg           string
 		local, remote int
@@ -45,6 +48,9 @@ func TestStateSearchOracleSmall(t *testing.T) {
 // TestStateSearchFinalsMatchStateless: the final memories of the stateful
 // search are those of the stateless DFS.
 func TestStateSearchFinalsMatchStateless(t *testing.T) {
+	if raceEnabled {
+		t.Skip("tens of thousands of states: too slow under -race")
+	}
 	for _, name := range []string{"spin", "mcs", "spin-naive"} {
 		lock := lockOf(t, name, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
 		cfg := oracleConfig(1, 2, 1)
@@ -124,6 +130,9 @@ func TestStateSearchOracleTable(t *testing.T) {
 // (A reduced DFS explores one execution per trace, and where in it the
 // violation falls depends on the representative: not always the fewest.)
 func TestStateSearchMinimal(t *testing.T) {
+	if raceEnabled {
+		t.Skip("tens of thousands of states: too slow under -race")
+	}
 	for _, name := range []string{"spin-naive", "mcs-naive", "ticket-naive"} {
 		for _, remote := range []int{1, 2} {
 			lock := lockOf(t, name, algorithms.Options{})
@@ -204,7 +213,11 @@ func TestStateSearchLasso(t *testing.T) {
 // TestStateSearchWorkers: the parallel search stores and expands every state
 // once, so its figures and verdict equal the serial search's.
 func TestStateSearchWorkers(t *testing.T) {
-	for _, name := range []string{"mcs", "spin-naive"} {
+	names := []string{"mcs", "spin-naive"}
+	if raceEnabled {
+		names = []string{"spin", "spin-naive"} // small, and the race detector sees the workers share
+	}
+	for _, name := range names {
 		lock := lockOf(t, name, algorithms.Options{})
 		cfg := oracleConfig(1, 2, 1)
 		one, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock)}.Run()

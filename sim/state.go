@@ -25,6 +25,8 @@ type StateEngine struct {
 	x        []threadExt
 	er       error // a broken exactness condition, or a nondeterministic replay
 	recs     []*hnode
+	reps     []map[int]*roundPoint // by thread, by round key
+	cur      []*roundPoint         // by thread: the round point whose first operation is awaited
 	rscratch []readRec
 	// Respawned counts the coroutines rebuilt by Restore; Replayed the
 	// operations fed to them.
@@ -46,16 +48,17 @@ type threadExt struct {
 	firstSet   bool
 	expect     opSig // after a cut: what the thread must issue next
 	expectSet  bool
-	// Rounds (Thread.Round): the thread's state at its first round point
-	// (history and spin-iteration state), and the first operation after it.
-	round          *roundPoint
+	// Rounds (Thread.Round): the first operation after a round point must be
+	// the one the representative of that round point issued.
 	afterRound     bool
 	roundExpect    opSig
 	roundExpectSet bool
 }
 
+// roundPoint is the representative of a thread's round point: the history of
+// the first path that reached it (to replay), and the first operation after.
 type roundPoint struct {
-	at       threadExt
+	node     *hnode
 	first    opSig
 	firstSet bool
 }
@@ -67,6 +70,9 @@ type hnode struct {
 	rec    opRec
 	h      uint64
 	n      int
+	// marker: a round point, no operation (replay skips it); its h is the
+	// round point's own, not derived from its parent's.
+	marker bool
 }
 
 type opRec struct {
@@ -129,7 +135,8 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 		return nil, fmt.Errorf("sim: a stateful search runs untimed executions only")
 	}
 	e := New(m, cfg, specs, body)
-	return &StateEngine{e: e, body: body, x: make([]threadExt, len(e.threads))}, nil
+	n := len(e.threads)
+	return &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n)}, nil
 }
 
 // respawn gives t a new coroutine running body from its start (as New does).
@@ -317,30 +324,40 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 }
 
 // Round marks a round point of the thread: by the caller's word, its state here
-// is the state it had at its first round point (a workload that repeats
-// operations forever, carrying nothing from one to the next). A stateful
-// search equates the two, which makes the states of an endless workload
-// finite; the first operation after each round point is checked against the
-// first after the first. Outside a stateful search it does nothing.
-func (t *Thread) Round() { t.cut = true }
+// depends on nothing but key (the workload's loop index, or 0 for an endless
+// workload that repeats operations carrying nothing from one to the next). A
+// stateful search equates every arrival of the thread at a round point of the
+// same key, which keeps the results of earlier rounds out of its states (and
+// makes the states of an endless workload finite); the first operation after
+// each arrival is checked against the first after the first arrival. Outside a
+// stateful search it does nothing.
+func (t *Thread) Round(key int) { t.cut, t.cutKey = true, key }
 
-// roundPoint applies a round point: the first is remembered, a later one cuts
-// the thread's state back to it.
+// roundPoint applies a round point: the history becomes a marker of (thread,
+// key) whose replay is the representative's, and the spin-iteration state
+// starts afresh (the round's first Pause cuts nothing).
 func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
-	if x.round == nil {
-		x.round = &roundPoint{at: *x}
-		x.round.at.round = nil
-		x.afterRound = true
-		return
+	key := t.cutKey
+	m := s.reps[t.id]
+	if m == nil {
+		m = map[int]*roundPoint{}
+		s.reps[t.id] = m
 	}
-	rp := x.round
-	*x = rp.at
-	x.started = true
-	x.round = rp
-	if rp.firstSet {
-		x.roundExpect, x.roundExpectSet = rp.first, true
+	rp := m[key]
+	if rp == nil {
+		rp = &roundPoint{node: x.node}
+		m[key] = rp
+	} else {
+		x.roundExpect, x.roundExpectSet = rp.first, rp.firstSet
 	}
+	n := 0
+	if rp.node != nil {
+		n = rp.node.n
+	}
+	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
+	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
 	x.afterRound = true
+	s.cur[t.id] = rp
 }
 
 // issued checks a thread's operation after a cut spin iteration: it must be
@@ -355,8 +372,8 @@ func (s *StateEngine) issued(t *Thread, x *threadExt, op *Op) {
 				s.er = fmt.Errorf("state caching is not exact for this program: after a round point %s went on with %v where, after its first round point, it went on with %v (the thread carries state from one round into the next)",
 					t.name, sig, x.roundExpect)
 			}
-		} else if x.round != nil && !x.round.firstSet {
-			x.round.first, x.round.firstSet = sig, true
+		} else if rp := s.cur[t.id]; rp != nil && !rp.firstSet {
+			rp.first, rp.firstSet = sig, true
 		}
 	}
 	if !x.afterPause {
@@ -430,9 +447,7 @@ func (s *StateEngine) Hash() uint64 {
 		if x.expectSet {
 			h = x.expect.hash(h ^ 0x77)
 		}
-		if x.round != nil {
-			h = hmix(h, 0x40e0^b2u(x.afterRound)<<1^b2u(x.roundExpectSet)<<2)
-		}
+		h = hmix(h, 0x40e0^b2u(x.afterRound)<<1^b2u(x.roundExpectSet)<<2)
 		h = sigOf(&t.op).hash(h)
 	}
 	return h
@@ -515,6 +530,9 @@ func (s *StateEngine) replay(t *Thread, ts *threadState) error {
 	}
 	s.recs = recs
 	for j := len(recs) - 1; j >= 0; j-- {
+		if recs[j].marker {
+			continue
+		}
 		r := &recs[j].rec
 		op, ok := t.next()
 		if !ok || sigOf(op) != r.sig {

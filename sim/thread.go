@@ -54,7 +54,8 @@ type Thread struct {
 	wokeAt     uint64
 	verbs      bool // the current iteration issued a verb (timed mode does not park it)
 
-	cut bool // the thread passed a round point since its last operation (see Round; state.go)
+	cut    bool // the thread passed a round point since its last operation (see Round; state.go)
+	cutKey int
 }
 
 // Now is the thread's simulated time in nanoseconds (timed mode; 0 otherwise):

@@ -52,8 +52,12 @@ func (w LockCounter) Build(s Setup) (*Program, error) {
 		Thread: func(t *Thread) {
 			local := t.Node() == home
 			for i := 0; ops <= 0 || i < ops; i++ { // ops 0: until stopped
-				if ops <= 0 {
-					t.Round() // nothing is carried from one round to the next
+				// Nothing is carried from one round to the next but the
+				// round's index (and, when endless, not even that).
+				if ops > 0 {
+					t.Round(i)
+				} else {
+					t.Round(0)
 				}
 				op := t.Call(OpAcquire)
 				lock.Acquire(t)

@@ -73,15 +73,17 @@ func (r *Run) LoadState(s *RunState) {
 func (r *Run) Holders() []int { return slices.Clone(r.mutex.holders) }
 
 // rounder is implemented by the simulator's threads (sim.Thread.Round).
-type rounder interface{ Round() }
+type rounder interface{ Round(key int) }
 
-// Round tells the backend that the thread's state here equals its state at its
-// first Round: a workload that repeats operations until stopped calls it at
-// the top of every repetition, so that a stateful search sees finitely many
-// states. Backends that do not care ignore it.
-func (t *Thread) Round() {
+// Round tells the backend that the thread's state here depends on nothing but
+// key: a workload calls it at the top of every repetition of its operations
+// with the repetition's index, or with 0 if it repeats them until stopped
+// (then every repetition starts alike). A stateful search equates the
+// thread's arrivals at one key, which keeps earlier repetitions' results out
+// of its states. Backends that do not care ignore it.
+func (t *Thread) Round(key int) {
 	if r, ok := t.Thread.(rounder); ok {
-		r.Round()
+		r.Round(key)
 	}
 }
 
