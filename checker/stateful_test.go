@@ -10,6 +10,7 @@ import (
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/checker"
 	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/sim"
 )
 
 // oracleConfig is the exhaustive oracle's configuration: local + remote
@@ -258,6 +259,49 @@ func TestStateSearchUncached(t *testing.T) {
 			cached.FinalStates, tree.FinalStates, cached.Findings, tree.Findings)
 		if !cached.Complete || !tree.Complete || !slices.Equal(cached.Finals, tree.Finals) || (cached.Findings == 0) != (tree.Findings == 0) {
 			t.Errorf("%s: cached and uncached searches differ", name)
+		}
+	}
+}
+
+// TestStateSearchFinalsMatchRandom (RDMASIM_LONG): on configurations the
+// stateless DFS cannot finish, random schedules reach exactly the final
+// memories the stateful search reports (none it does not, and, at this many
+// schedules, all of them): MCS 1 host + 2 remote × 2 acquires (109; the
+// exhaustive oracle's model, coarser, has 16) and ALock 2 + 2 × 1 (18; the
+// oracle: 6).
+func TestStateSearchFinalsMatchRandom(t *testing.T) {
+	if os.Getenv("RDMASIM_LONG") == "" {
+		t.Skip("about a minute: set RDMASIM_LONG=1")
+	}
+	for _, c := range []struct {
+		alg string
+		cfg checker.Config
+	}{{"mcs", oracleConfig(1, 2, 2)}, {"alock", oracleConfig(2, 2, 1)}} {
+		lock := lockOf(t, c.alg, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		rep, err := checker.StateSearch{Config: c.cfg, Workload: checker.Lock(lock), Workers: 2}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := c.cfg
+		cfg.Arbitration = "any"
+		random := map[uint64]bool{}
+		for i := range 200_000 {
+			ex, err := checker.Execute(cfg, checker.Lock(lock), sim.NewRandom(uint64(i)), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ex.Finding == nil {
+				random[ex.Final] = true
+			}
+		}
+		t.Logf("%s: stateful %d final memories (%d states), random %d", c.alg, rep.FinalStates, rep.States, len(random))
+		for f := range random {
+			if !slices.Contains(rep.Finals, f) {
+				t.Errorf("%s: random schedules reach a final memory %x the stateful search does not", c.alg, f)
+			}
+		}
+		if len(random) != rep.FinalStates {
+			t.Errorf("%s: random %d final memories, stateful %d", c.alg, len(random), rep.FinalStates)
 		}
 	}
 }
