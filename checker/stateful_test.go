@@ -1,6 +1,7 @@
 package checker_test
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -81,17 +82,29 @@ func TestStateSearchFinalsMatchStateless(t *testing.T) {
 	}
 }
 
-func BenchmarkStateSearchALock12(b *testing.B) {
-	lock, _ := algorithms.Lookup("alock")
-	for range b.N {
-		rep, err := checker.StateSearch{Config: oracleConfig(1, 2, 1), Workload: checker.Lock(func(s rdma.Setup) (rdma.Lock, error) {
-			return lock.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
-		})}.Run()
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(rep.States), "states")
-		b.ReportMetric(float64(rep.Transitions)/rep.Elapsed.Seconds(), "transitions/s")
+// BenchmarkStateSearch: the stateful search on the oracle's small rows, one
+// worker and two (states/s and transitions/s of the whole search).
+func BenchmarkStateSearch(b *testing.B) {
+	for _, c := range []struct {
+		alg                string
+		local, remote, acq int
+		workers            int
+	}{{"spin", 3, 3, 1, 1}, {"alock", 1, 2, 1, 1}, {"alock", 1, 2, 1, 2}, {"mcs", 1, 2, 1, 1}} {
+		b.Run(fmt.Sprintf("%s-%d+%dx%d-w%d", c.alg, c.local, c.remote, c.acq, c.workers), func(b *testing.B) {
+			lock, _ := algorithms.Lookup(c.alg)
+			wl := checker.Lock(func(s rdma.Setup) (rdma.Lock, error) {
+				return lock.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+			})
+			for range b.N {
+				rep, err := checker.StateSearch{Config: oracleConfig(c.local, c.remote, c.acq), Workload: wl, Workers: c.workers}.Run()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(rep.States), "states")
+				b.ReportMetric(float64(rep.States)/rep.Elapsed.Seconds(), "states/s")
+				b.ReportMetric(float64(rep.Transitions)/rep.Elapsed.Seconds(), "transitions/s")
+			}
+		})
 	}
 }
 
