@@ -65,10 +65,13 @@
 //     only read (loads, READs, failed CASes) carries no state into the next. So
 //     at such a Pause the thread's history is cut back to what it was at the
 //     Pause that began the run of iterations.
-//  4. Rounds: a workload that repeats operations forever calls Thread.Round at
-//     the top of each repetition (workload.LockCounter with no operation count
-//     does), promising that the thread's state there equals its state at its
-//     first Round; the history is cut back to that point.
+//  4. Rounds: a workload calls Thread.Round(key) at the top of each repetition
+//     of its operations (workload.LockCounter does: key = the repetition's
+//     index, or 0 when it repeats forever), promising that the thread's state
+//     there depends on nothing but key. Every arrival at one key is one state:
+//     the history becomes a marker of (thread, key) whose replay is the history
+//     of the first path that arrived there. This keeps earlier rounds' results
+//     out of the states, and makes an endless workload's states finite.
 //
 // Violations are detected at run time where they show: a replay whose thread
 // asks for another operation than it did (conditions 1 and 2) is an error; after
