@@ -318,3 +318,34 @@ func TestStateSearchFinalsMatchRandom(t *testing.T) {
 		}
 	}
 }
+
+// pauseCounter is a spinlock that breaks the Pause contract: it counts its
+// failed attempts across Pauses and, after two, reads another word before
+// entering. A stateful search equates its spin iterations and must notice.
+type pauseCounter struct{ word, other rdma.Ptr }
+
+func (l *pauseCounter) Acquire(t rdma.Thread) {
+	n := 0
+	for t.RCAS(l.word, 0, 1) != 0 {
+		n++
+		t.Pause()
+	}
+	if n >= 2 {
+		t.RRead(l.other)
+	}
+}
+
+func (l *pauseCounter) Release(t rdma.Thread) { t.RWrite(l.word, 0) }
+
+// TestStateSearchDetectsBrokenPauseContract: a lock that carries state from one
+// spin iteration into the next is reported, not explored wrongly in silence.
+func TestStateSearchDetectsBrokenPauseContract(t *testing.T) {
+	wl := checker.Lock(func(s rdma.Setup) (rdma.Lock, error) {
+		return &pauseCounter{word: s.Alloc(s.Home(), 1, "lock"), other: s.Alloc(s.Home(), 1, "other")}, nil
+	})
+	_, err := checker.StateSearch{Config: oracleConfig(1, 2, 1), Workload: wl}.Run()
+	if err == nil || !strings.Contains(err.Error(), "not a deterministic function") && !strings.Contains(err.Error(), "not exact") {
+		t.Fatalf("err = %v, want the broken exactness condition reported", err)
+	}
+	t.Log(err)
+}

@@ -76,10 +76,14 @@
 // Violations are detected at run time where they show: a replay whose thread
 // asks for another operation than it did (conditions 1 and 2) is an error; after
 // a cut (3 and 4), the operation a thread issues next must be the one it issued
-// after the point it was equated with, else the search stops with an error
-// naming the thread and both operations (a thread that carried state across a
-// Pause, or left one spin loop for another without a write). What the check
-// cannot see: two loops whose first operations are identical.
+// after the point it was equated with; and the engine remembers, for every
+// history it hashed, the operation the thread issued after it: the same
+// history followed by two different operations (along two paths) proves the
+// thread's state is not a function of its history, and the search stops with an
+// error naming the thread and both operations. What these checks cannot see is a
+// dropped difference that never changes which operation comes next (it then
+// changes nothing the search observes either) or whose effect lies only in
+// paths pruned before it showed.
 //
 // A CAS retry loop without Pause (a swap emulated by READ then CAS until it
 // succeeds) carries the value a failed CAS returned into the next attempt: it

@@ -20,13 +20,17 @@ import (
 // path of Engine.Run, written out a second time so that Run stays untouched;
 // a change to one must be made to the other.
 type StateEngine struct {
-	e        *Engine
-	body     func(*Thread)
-	x        []threadExt
-	er       error // a broken exactness condition, or a nondeterministic replay
-	recs     []*hnode
-	reps     []map[int]*roundPoint // by thread, by round key
-	cur      []*roundPoint         // by thread: the round point whose first operation is awaited
+	e    *Engine
+	body func(*Thread)
+	x    []threadExt
+	er   error // a broken exactness condition, or a nondeterministic replay
+	recs []*hnode
+	reps []map[int]*roundPoint // by thread, by round key
+	cur  []*roundPoint         // by thread: the round point whose first operation is awaited
+	// next maps a thread's history (hash) to the operation it issued next: a
+	// history followed by two different operations proves the thread's state
+	// is not a function of its history (the exactness condition broken).
+	next     map[uint64]opSig
 	rscratch []readRec
 	// Respawned counts the coroutines rebuilt by Restore; Replayed the
 	// operations fed to them.
@@ -448,9 +452,32 @@ func (s *StateEngine) Hash() uint64 {
 			h = x.expect.hash(h ^ 0x77)
 		}
 		h = hmix(h, 0x40e0^b2u(x.afterRound)<<1^b2u(x.roundExpectSet)<<2)
-		h = sigOf(&t.op).hash(h)
+		sig := sigOf(&t.op)
+		h = sig.hash(h)
+		s.checkNext(t, x, sig)
 	}
 	return h
+}
+
+// checkNext records what thread t issues after its history, and reports a
+// history it saw followed by another operation.
+func (s *StateEngine) checkNext(t *Thread, x *threadExt, sig opSig) {
+	if s.er != nil {
+		return
+	}
+	key := uint64(t.id) + 0x9e3779b97f4a7c15
+	if x.node != nil {
+		key = hmix(x.node.h, uint64(t.id))
+	}
+	if s.next == nil {
+		s.next = map[uint64]opSig{}
+	}
+	if old, ok := s.next[key]; !ok {
+		s.next[key] = sig
+	} else if old != sig {
+		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, or from one round into the next)",
+			t.name, old, sig)
+	}
 }
 
 // EngineState is a saved engine state (StateEngine.Save).
