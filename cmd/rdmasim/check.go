@@ -208,7 +208,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("check: --progress-interval %v: want ≥ 0", *progEvery)
 	}
 	if (*strategy == "dfs" || *strategy == strategyStates) && *shardSpec != "0/1" {
-		return usagef("check: --shard splits random and PCT campaigns, not --strategy dfs")
+		return usagef("check: --shard splits random and PCT campaigns, not --strategy %s", *strategy)
 	}
 	sh, err := parseShard(*shardSpec)
 	if err != nil {
