@@ -347,6 +347,8 @@ func finishCheck(results []checkResult, notRun []string, stderr io.Writer) error
 		switch {
 		case r.Strategy == "dfs":
 			ran = fmt.Sprintf("%s after %d executions (+%d pruned)", r.Algorithm, r.Executions, r.Pruned)
+		case r.statesFields != nil:
+			ran = fmt.Sprintf("%s after %d states", r.Algorithm, r.States)
 		case r.Shard == "0/1":
 			ran = fmt.Sprintf("%s after %d of %d schedules", r.Algorithm, r.Schedules, r.CampaignSchedules)
 		default:
