@@ -46,10 +46,34 @@ type StateSearch struct {
 	// for a starvation lasso (see Lasso); meant for endless workloads
 	// (Config.Acquires 0, which a StateSearch accepts untimed).
 	Lassos bool
+	// Shards > 1 runs shard Shard (0 … Shards-1) of the search: every shard
+	// runs the same search down to depth ShardDepth (default 8) and keeps the
+	// states there, the frontier, for later; shard i then explores from the
+	// frontier states whose index is i modulo Shards. Record, if set, sees
+	// every state a shard stores; the union of the shards' records (see
+	// StateRecord) is the whole search's (rdmasim merge computes it). Not with
+	// Workers, Minimal or Lassos.
+	Shard, Shards, ShardDepth int
+	Record                    func(StateRecord)
 	// Workers > 1 runs the depth-first search on that many goroutines sharing
 	// one visited set (not with Minimal, Lassos or NoCache); the figures and
 	// the verdict do not depend on it.
 	Workers int
+}
+
+// StateRecord is one state a (sharded) search stored: its fingerprint, how
+// many transitions leave it (Out; -1 when this shard stored it without
+// expanding it: another shard's frontier state), and whether every thread
+// finished there (with the fingerprint of its final memory) or it violates a
+// property. The union over shards, by fingerprint, taking the Out ≥ 0 of any
+// record that has one, gives the whole search's states (distinct
+// fingerprints), transitions (sum of Out), final states and findings.
+type StateRecord struct {
+	FP       uint64
+	Out      int32
+	Final    bool
+	FinalMem uint64
+	Finding  bool
 }
 
 // StateProgress is what a running search reports.
@@ -321,6 +345,25 @@ func (x StateSearch) Run() (StateReport, error) {
 	}
 	cur := int32(-1) // the state's node in g
 	var since []int
+	// Sharding: the decisions that lead to the root of the search under way,
+	// the frontier kept for later, and whether the shared phase is on.
+	var prefix []sim.Decision
+	type root struct {
+		sn     *snap
+		opts   []sim.Option
+		prefix []sim.Decision
+	}
+	var frontier []root
+	sharded := x.Shards > 1
+	depth := x.ShardDepth
+	if depth <= 0 {
+		depth = 8
+	}
+	if sharded && (x.Shard < 0 || x.Shard >= x.Shards || x.Lassos || x.NoCache) {
+		return rep, fmt.Errorf("states: shard %d/%d: want 0 ≤ shard < shards, and no lassos or uncached search", x.Shard, x.Shards)
+	}
+	phase1 := sharded
+	var lastFP uint64
 	// visit judges the state the engine is in; it returns its options when
 	// it is new and not final.
 	visit := func() ([]sim.Option, bool, error) {
@@ -328,6 +371,7 @@ func (x StateSearch) Run() (StateReport, error) {
 			return nil, false, err
 		}
 		fp := s.fingerprint()
+		lastFP = fp
 		if g != nil {
 			idx, _ := g.node(fp)
 			if len(stack) > 0 {
@@ -358,6 +402,13 @@ func (x StateSearch) Run() (StateReport, error) {
 		if end {
 			finals[s.nic.Fingerprint()] = true
 		}
+		if x.Record != nil && (end || f != nil) {
+			r := StateRecord{FP: fp, Final: end, Finding: f != nil}
+			if end {
+				r.FinalMem = s.nic.Fingerprint()
+			}
+			x.Record(r)
+		}
 		if g != nil {
 			g.pending[cur] = s.run.PendingMask()
 			for _, o := range opts {
@@ -373,14 +424,29 @@ func (x StateSearch) Run() (StateReport, error) {
 			}
 			rep.Kinds[f.Property]++
 			if best == nil || f.Step < bestFinding.Step {
-				best = decisionsOf(stack)
+				best = append(slices.Clone(prefix), decisionsOf(stack)...)
 				bestFinding = f
 			}
 			return nil, true, nil
 		}
 		return opts, false, nil
 	}
-	push := func(opts []sim.Option) error {
+	push := func(opts []sim.Option) (bool, error) {
+		if phase1 && len(stack) == depth {
+			// The frontier: every shard stores it; its owner explores it.
+			r := root{sn: &snap{}, opts: slices.Clone(opts), prefix: append(slices.Clone(prefix), decisionsOf(stack)...)}
+			if err := s.save(r.sn); err != nil {
+				return false, err
+			}
+			frontier = append(frontier, r)
+			if x.Record != nil {
+				x.Record(StateRecord{FP: lastFP, Out: -1})
+			}
+			return false, nil
+		}
+		if x.Record != nil {
+			x.Record(StateRecord{FP: lastFP, Out: int32(len(opts))})
+		}
 		stack = append(stack, dfsFrame{})
 		fr := &stack[len(stack)-1]
 		fr.opts = append(fr.opts[:0], opts...)
@@ -396,12 +462,12 @@ func (x StateSearch) Run() (StateReport, error) {
 			fr.sn = pool[len(pool)-1]
 			pool = pool[:len(pool)-1]
 			if err := s.save(fr.sn); err != nil {
-				return err
+				return false, err
 			}
 		}
 		rep.MaxDepth = max(rep.MaxDepth, len(stack))
 		peakSnaps = max(peakSnaps, len(stack))
-		return nil
+		return true, nil
 	}
 
 	if err := s.fresh(true); err != nil {
@@ -412,63 +478,92 @@ func (x StateSearch) Run() (StateReport, error) {
 		return rep, err
 	}
 	if opts != nil {
-		if err := push(opts); err != nil {
+		if _, err := push(opts); err != nil {
 			return rep, err
 		}
 	}
 	atTop := true // the engine is in the state of the top frame
 	stopped := found && x.StopAtFirst
-	for len(stack) > 0 && !stopped {
-		if x.MaxStates > 0 && rep.States >= x.MaxStates {
-			break
+	nextRoot := x.Shard
+	for {
+		if len(stack) == 0 && phase1 && !stopped && !rep.Interrupted && (x.MaxStates == 0 || rep.States < x.MaxStates) {
+			// The shared phase is over: explore this shard's frontier states.
+			phase1 = false
 		}
-		if x.Stop != nil && rep.Transitions&1023 == 0 {
-			select {
-			case <-x.Stop:
-				rep.Interrupted = true
-			default:
-			}
-			if rep.Interrupted {
-				break
-			}
-		}
-		fr := &stack[len(stack)-1]
-		if fr.next == len(fr.opts) {
-			if fr.sn != nil {
-				pool = append(pool, fr.sn)
-				fr.sn = nil
-			}
-			stack = stack[:len(stack)-1]
-			atTop = false
-			continue
-		}
-		if !atTop {
-			if err := s.restore(fr.sn); err != nil {
+		if len(stack) == 0 && !phase1 && sharded && nextRoot < len(frontier) && !stopped && !rep.Interrupted &&
+			(x.MaxStates == 0 || rep.States < x.MaxStates) {
+			r := frontier[nextRoot]
+			frontier[nextRoot].sn = nil
+			nextRoot += x.Shards
+			if err := s.restore(r.sn); err != nil {
 				return rep, err
 			}
+			prefix = r.prefix
+			lastFP = s.fingerprint()
+			if _, err := push(r.opts); err != nil {
+				return rep, err
+			}
+			atTop = true
 		}
-		o := fr.opts[fr.next]
-		fr.next++
-		s.eng.Fire(o)
-		rep.Transitions++
-		opts, found, err := visit()
-		if err != nil {
-			return rep, err
-		}
-		if found && x.StopAtFirst {
-			stopped = true
+		if len(stack) == 0 || stopped {
 			break
 		}
-		if opts == nil {
-			atTop = false
-			continue
+		for len(stack) > 0 && !stopped {
+			if x.MaxStates > 0 && rep.States >= x.MaxStates {
+				break
+			}
+			if x.Stop != nil && rep.Transitions&1023 == 0 {
+				select {
+				case <-x.Stop:
+					rep.Interrupted = true
+				default:
+				}
+				if rep.Interrupted {
+					break
+				}
+			}
+			fr := &stack[len(stack)-1]
+			if fr.next == len(fr.opts) {
+				if fr.sn != nil {
+					pool = append(pool, fr.sn)
+					fr.sn = nil
+				}
+				stack = stack[:len(stack)-1]
+				atTop = false
+				continue
+			}
+			if !atTop {
+				if err := s.restore(fr.sn); err != nil {
+					return rep, err
+				}
+			}
+			o := fr.opts[fr.next]
+			fr.next++
+			s.eng.Fire(o)
+			rep.Transitions++
+			opts, found, err := visit()
+			if err != nil {
+				return rep, err
+			}
+			if found && x.StopAtFirst {
+				stopped = true
+				break
+			}
+			if opts == nil {
+				atTop = false
+				continue
+			}
+			pushed, err := push(opts)
+			if err != nil {
+				return rep, err
+			}
+			atTop = pushed
 		}
-		if err := push(opts); err != nil {
-			return rep, err
+		if rep.Interrupted || (x.MaxStates > 0 && rep.States >= x.MaxStates) {
+			break
 		}
-		atTop = true
 	}
-	rep.Complete = len(stack) == 0 && !rep.Interrupted && !stopped
+	rep.Complete = len(stack) == 0 && !rep.Interrupted && !stopped && !phase1 && (!sharded || nextRoot >= len(frontier))
 	rep.finish(finals, &seen, peakSnaps, start)
 	// A fair cycle in the part explored is a lasso whether or not the search
 	// is complete; only a complete search proves there is none.

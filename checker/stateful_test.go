@@ -349,3 +349,56 @@ func TestStateSearchDetectsBrokenPauseContract(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestStateSearchShards: the union of the shards' records gives the serial
+// search's states, transitions, final memories and findings, for any number
+// of shards.
+func TestStateSearchShards(t *testing.T) {
+	if raceEnabled {
+		t.Skip("tens of thousands of states: too slow under -race")
+	}
+	for _, name := range []string{"mcs", "spin-naive"} {
+		lock := lockOf(t, name, algorithms.Options{})
+		cfg := oracleConfig(1, 2, 1)
+		one, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock)}.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{2, 3} {
+			out := map[uint64]int32{}
+			finals := map[uint64]bool{}
+			findings := map[uint64]bool{}
+			complete := true
+			for i := range n {
+				rep, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock), Shard: i, Shards: n, ShardDepth: 6,
+					Record: func(r checker.StateRecord) {
+						if old, ok := out[r.FP]; !ok || r.Out > old {
+							out[r.FP] = r.Out
+						}
+						if r.Final {
+							finals[r.FinalMem] = true
+						}
+						if r.Finding {
+							findings[r.FP] = true
+						}
+					}}.Run()
+				if err != nil {
+					t.Fatal(err)
+				}
+				complete = complete && rep.Complete
+			}
+			var transitions int64
+			for _, o := range out {
+				if o < 0 {
+					t.Errorf("%s, %d shards: a state no shard expanded", name, n)
+				}
+				transitions += int64(max(o, 0))
+			}
+			t.Logf("%s, %d shards: %d states, %d transitions, %d finals, %d findings (one search: %d, %d, %d, %d)", name, n, len(out), transitions,
+				len(finals), len(findings), one.States, one.Transitions, one.FinalStates, one.Findings)
+			if int64(len(out)) != one.States || transitions != one.Transitions || len(finals) != one.FinalStates || len(findings) != one.Findings || !complete {
+				t.Errorf("%s, %d shards: the union differs from the one search", name, n)
+			}
+		}
+	}
+}
