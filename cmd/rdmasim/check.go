@@ -103,7 +103,7 @@ type checkResult struct {
 	CounterexampleSchedule *int `json:"counterexample_schedule,omitempty"`
 
 	// The figures of --strategy states (see states.go); nil otherwise.
-	*statesFields
+	*StatesFields
 
 	trace     []traces.Event
 	names     []string
@@ -207,7 +207,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	case *progEvery < 0:
 		return usagef("check: --progress-interval %v: want ≥ 0", *progEvery)
 	}
-	if (*strategy == "dfs" || *strategy == strategyStates) && *shardSpec != "0/1" {
+	if *strategy == "dfs" && *shardSpec != "0/1" {
 		return usagef("check: --shard splits random and PCT campaigns, not --strategy %s", *strategy)
 	}
 	sh, err := parseShard(*shardSpec)
@@ -216,7 +216,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	sh.first, sh.count = shardRange(sh.i, sh.n, *schedules)
 	sh.total = *schedules
-	if sh.count < 1 {
+	if sh.count < 1 && *strategy != strategyStates {
 		return usagef("check: --shard %s: this shard has no schedules: %d schedules split %d ways (want at most %d shards)", *shardSpec, *schedules, sh.n, *schedules)
 	}
 	counts := defaultThreads(*nodes, *home)
@@ -347,7 +347,7 @@ func finishCheck(results []checkResult, notRun []string, stderr io.Writer) error
 		switch {
 		case r.Strategy == "dfs":
 			ran = fmt.Sprintf("%s after %d executions (+%d pruned)", r.Algorithm, r.Executions, r.Pruned)
-		case r.statesFields != nil:
+		case r.StatesFields != nil:
 			ran = fmt.Sprintf("%s after %d states", r.Algorithm, r.States)
 		case r.Shard == "0/1":
 			ran = fmt.Sprintf("%s after %d of %d schedules", r.Algorithm, r.Schedules, r.CampaignSchedules)
@@ -606,7 +606,7 @@ func printResults(w io.Writer, results []checkResult) {
 	exhaustive, stateful := false, false
 	for _, r := range results {
 		exhaustive = exhaustive || r.Strategy == "dfs"
-		stateful = stateful || r.statesFields != nil
+		stateful = stateful || r.StatesFields != nil
 	}
 	switch {
 	case stateful:
@@ -634,7 +634,7 @@ func printResults(w io.Writer, results []checkResult) {
 		if !r.AsExpected {
 			exp += " (MISMATCH)"
 		}
-		if r.statesFields != nil {
+		if r.StatesFields != nil {
 			printStatesRow(tw, r, v, exp)
 			continue
 		}
@@ -658,11 +658,11 @@ func printResults(w io.Writer, results []checkResult) {
 		}
 		fmt.Fprintf(w, "\n%s: %s: %s\n", r.Algorithm, r.Property, r.Message)
 		switch {
-		case r.statesFields != nil && r.statesFields.Lasso != nil:
-			l := r.statesFields.Lasso
+		case r.StatesFields != nil && r.StatesFields.Lasso != nil:
+			l := r.StatesFields.Lasso
 			fmt.Fprintf(w, "starvation lasso: %s waits forever: a stem of %d steps, then a cycle of %d steps a fair scheduler can repeat (replayed %d times), %d events:\n",
 				l.Thread, l.StemSteps, l.CycleSteps, l.Repeats, r.Length)
-		case r.statesFields != nil && r.statesFields.Minimal:
+		case r.StatesFields != nil && r.StatesFields.Minimal:
 			fmt.Fprintf(w, "minimal counterexample (the fewest steps of any violating execution), %d events:\n", r.Length)
 		case r.Preemptions != nil:
 			fmt.Fprintf(w, "shortest counterexample (fewest preemptions, %d, then fewest events), %d events:\n", *r.Preemptions, r.Length)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -58,5 +60,50 @@ func TestCheckStates(t *testing.T) {
 	}
 	if !bytes.Contains(out.Bytes(), []byte("finding: starvation")) {
 		t.Errorf("the lasso's replay does not end in starvation:\n%s", out.String())
+	}
+}
+
+// TestCheckStatesShards: --strategy states --shard i/n writes each shard's
+// stored states next to its replays, and rdmasim merge of the shards' JSON
+// gives the unsharded run's states, transitions, final states and verdict.
+func TestCheckStatesShards(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"check", "--alg", "mcs,spin-naive", "--strategy", "states", "--acquires", "1", "--format", "json", "--progress=false", "--out", dir}
+	var whole, errb bytes.Buffer
+	if code := run(append(args, "--workers", "1"), &whole, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var files []string
+	for i := range 2 {
+		var out bytes.Buffer
+		if code := run(append(args, "--shard", []string{"0/2", "1/2"}[i]), &out, &errb); code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, errb.String())
+		}
+		path := filepath.Join(dir, []string{"s0.json", "s1.json"}[i])
+		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+	}
+	var merged bytes.Buffer
+	if code := run(append([]string{"merge", "--format", "json"}, files...), &merged, &errb); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errb.String())
+	}
+	var a, b []map[string]any
+	if err := json.Unmarshal(whole.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(merged.Bytes(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 2 || len(b) != 2 {
+		t.Fatalf("%d and %d rows", len(a), len(b))
+	}
+	for i := range a {
+		for _, k := range []string{"algorithm", "verdict", "states", "transitions", "final_states", "complete"} {
+			if a[i][k] != b[i][k] {
+				t.Errorf("%v: %s: whole %v, merged %v", a[i]["algorithm"], k, a[i][k], b[i][k])
+			}
+		}
 	}
 }
