@@ -20,7 +20,9 @@ func TestStateRestoreRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) { return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1}) })
+		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
+			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		})
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca", Arbitration: "any"}
 		s, err := newStateSys(cfg, wl)
 		if err != nil {
