@@ -110,7 +110,7 @@ var CX3 = []Target{
 
 // ops is how many operations a microbenchmark times (after warmUp more).
 const (
-	ops    = 200
+	ops    = 100
 	warmUp = 20
 )
 
@@ -328,13 +328,23 @@ func Fit(start *nicmodel.Profile, targets []Target, fitted []string) (*nicmodel.
 	for i, name := range fitted {
 		x0[i] = math.Log(max(*start.Param(name), 1))
 	}
-	res, err := optimize.Minimize(optimize.Problem{Func: loss}, x0,
-		&optimize.Settings{FuncEvaluations: 3000, Converger: &optimize.FunctionConverge{Absolute: 1e-7, Iterations: 200}},
-		&optimize.NelderMead{})
-	if err != nil && res == nil {
-		return nil, nil, evals, fmt.Errorf("fitting: %v", err)
+	// Nelder–Mead restarted from its result with a fresh simplex until a
+	// restart gains nothing: the loss is flat below a nanosecond (times are
+	// whole nanoseconds), where a simplex can stall short of the minimum.
+	x, fx := x0, loss(x0)
+	for range 6 {
+		res, err := optimize.Minimize(optimize.Problem{Func: loss}, x,
+			&optimize.Settings{FuncEvaluations: 1500, Converger: &optimize.FunctionConverge{Absolute: 1e-9, Iterations: 60}},
+			&optimize.NelderMead{SimplexSize: 0.2})
+		if err != nil && res == nil {
+			return nil, nil, evals, fmt.Errorf("fitting: %v", err)
+		}
+		if res.F >= fx-1e-9 {
+			break
+		}
+		x, fx = res.X, res.F
 	}
-	best := prof(res.X)
+	best := prof(x)
 	rows, err := Evaluate(best, targets)
 	if err != nil {
 		return nil, nil, evals, err

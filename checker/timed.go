@@ -37,6 +37,14 @@ func RunTimed(cfg Config, w workload.Workload, seed uint64) (TimedExecution, err
 // RunTimedContext is RunTimed, abandoned (Result.Abandoned) soon after ctx is
 // done.
 func RunTimedContext(ctx context.Context, cfg Config, w workload.Workload, seed uint64) (TimedExecution, error) {
+	return RunTimedStream(ctx, cfg, w, seed, nil)
+}
+
+// RunTimedStream is RunTimedContext handing every operation to each as it
+// returns, for runs with more operations than memory should hold: with each
+// set, the result keeps neither the operations (Ops) nor the decisions (the
+// seed reproduces the run: RunTimed with the same arguments).
+func RunTimedStream(ctx context.Context, cfg Config, w workload.Workload, seed uint64, each func(OpTime)) (TimedExecution, error) {
 	if cfg.Timing == nil {
 		return TimedExecution{}, fmt.Errorf("a timed run needs a timing profile (Config.Timing)")
 	}
@@ -44,9 +52,9 @@ func RunTimedContext(ctx context.Context, cfg Config, w workload.Workload, seed 
 	if err != nil {
 		return TimedExecution{}, err
 	}
-	rec := &opRecorder{infos: r.infos}
+	rec := &opRecorder{infos: r.infos, each: each}
 	r.timer = func(st *sim.Thread) rdma.Thread { return &timedThread{Thread: st, rec: rec} }
-	r.stop = ctx.Done()
+	r.stop, r.forget = ctx.Done(), each != nil
 	ex, err := r.execute(sim.NewRandom(seed), false, nil)
 	if err != nil {
 		return TimedExecution{}, err
@@ -56,6 +64,7 @@ func RunTimedContext(ctx context.Context, cfg Config, w workload.Workload, seed 
 
 type opRecorder struct {
 	infos []rdma.ThreadInfo
+	each  func(OpTime) // if set, takes every operation (then ops stays empty)
 	ops   []OpTime
 	open  []OpTime // by thread: the operation called and not yet returned
 }
@@ -84,5 +93,9 @@ func (t *timedThread) OpEnded() {
 	}
 	op := r.open[id]
 	op.End = t.Now()
+	if r.each != nil {
+		r.each(op)
+		return
+	}
 	r.ops = append(r.ops, op)
 }

@@ -321,6 +321,8 @@ type runner struct {
 	// operation times).
 	timer func(*sim.Thread) rdma.Thread
 	stop  <-chan struct{} // abandons executions (sim.Config.Stop)
+	// forget: keep no decisions (sim.Config.ForgetDecisions).
+	forget bool
 }
 
 func newRunner(cfg Config, w workload.Workload) (*runner, error) {
@@ -381,7 +383,7 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 	if w.timer != nil {
 		body = func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), w.timer(st))) }
 	}
-	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch, Stop: w.stop}
+	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch, Stop: w.stop, ForgetDecisions: w.forget}
 	if w.cfg.Timing != nil {
 		simCfg.Timed, simCfg.Until = true, w.cfg.Until
 		if w.cfg.StepBound == 0 && w.cfg.Until > 0 {

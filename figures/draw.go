@@ -10,7 +10,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -50,9 +49,27 @@ type palette map[string]color.Color
 func newPalette(names []string) palette {
 	p := palette{}
 	for i, n := range sorted(names) {
-		p[n] = plotutil.DarkColors[i%len(plotutil.DarkColors)]
+		p[n] = lockColors[i%len(lockColors)]
 	}
 	return p
+}
+
+// lockColors are twelve colours told apart in print and by most colour-blind
+// readers: the first eight are Okabe and Ito's palette (its black as a grey,
+// its yellow darkened to read on white).
+var lockColors = []color.Color{
+	color.RGBA{0xd5, 0x5e, 0x00, 0xff}, // vermillion
+	color.RGBA{0x00, 0x72, 0xb2, 0xff}, // blue
+	color.RGBA{0x00, 0x9e, 0x73, 0xff}, // bluish green
+	color.RGBA{0xcc, 0x79, 0xa7, 0xff}, // reddish purple
+	color.RGBA{0xe6, 0x9f, 0x00, 0xff}, // orange
+	color.RGBA{0x56, 0xb4, 0xe9, 0xff}, // sky blue
+	color.RGBA{0x80, 0x80, 0x80, 0xff}, // grey
+	color.RGBA{0xb8, 0xa9, 0x00, 0xff}, // dark yellow
+	color.RGBA{0x5d, 0x3a, 0x9b, 0xff}, // purple
+	color.RGBA{0x8c, 0x51, 0x0a, 0xff}, // brown
+	color.RGBA{0x1b, 0x1b, 0x1b, 0xff}, // near black
+	color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, // green
 }
 
 // sorted returns the distinct values of s, sorted.

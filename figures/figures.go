@@ -23,7 +23,7 @@ const (
 	panelH  = 2.4 * vg.Inch
 	singleW = 5 * vg.Inch
 	singleH = 3.5 * vg.Inch
-	legendW = 1.5 * vg.Inch
+	legendW = 1.8 * vg.Inch
 )
 
 // ThroughputGrid draws the throughput of the lock table: one panel per node

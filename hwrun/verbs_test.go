@@ -71,7 +71,7 @@ func TestVerbsPosted(t *testing.T) {
 // RDMA FAA), and the rounds run are logged with their outcomes.
 func TestVerbsNaiveLocks(t *testing.T) {
 	devs := verbsDevices(t)
-	budget := 60 * time.Second
+	budget := 40 * time.Second
 	if v, err := strconv.Atoi(os.Getenv("RDMASIM_VERBS_BUDGET")); err == nil && v > 0 {
 		budget = time.Duration(v) * time.Second
 	}

@@ -298,7 +298,7 @@ func (n *NIC) Reset() {
 		clear(nd.mem)
 		nd.allocs = nd.allocs[:0]
 	}
-	n.flight = n.flight[:0]
+	n.flight, n.threadNode = n.flight[:0], n.threadNode[:0]
 	n.locked = n.locked[:0]
 	n.queue = n.queue[:0]
 	n.obs = nil
@@ -492,6 +492,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 	case op.Post:
 		if n.tm != nil {
 			n.tm.advance(id, start+n.tm.post)
+			n.tm.nicMoved = true
 		}
 		return true, n.post(th, op)
 	case op.Kind == rdma.OpPoll:
@@ -499,6 +500,9 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 			return false, fmt.Errorf("polling: %v", err)
 		}
 		*f = inflight{op: op, active: true}
+		if n.tm != nil {
+			n.issuedCPU(id, op)
+		}
 		return false, nil
 	case op.Kind == rdma.OpWait:
 		var r *request
@@ -545,6 +549,7 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		if n.tm != nil {
 			t.buf[len(t.buf)-1].at = start + n.tm.cpuOp
 			n.tm.advance(id, start+n.tm.cpuOp)
+			n.tm.newDue = min(n.tm.newDue, start+n.tm.cpuOp)
 		}
 		t.stored++
 		n.busy++
@@ -555,11 +560,15 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 		return true, nil
 	}
 	*f = inflight{op: op, active: true}
-	if op.Kind.IsVerb() {
+	switch {
+	case op.Kind.IsVerb():
 		f.req = n.blockingRequest(id, op, words)
 		if n.tm != nil {
 			n.send(f.req, start+n.tm.post)
+			n.tm.nicMoved = true
 		}
+	case n.tm != nil:
+		n.issuedCPU(id, op)
 	}
 	return false, nil
 }
@@ -568,9 +577,12 @@ func (n *NIC) Issue(th *sim.Thread, op *sim.Op) (bool, error) {
 // fenced on lane 0 of the target node's QP, waited for.
 func (n *NIC) blockingRequest(th int, op *sim.Op, words int) *request {
 	for len(n.breqs) <= th {
-		n.breqs = append(n.breqs, &request{stage: make([]uint8, 0, MaxReadWords), vals: make([]uint64, 0, MaxReadWords), at: make([]int64, 0, MaxReadWords)})
+		n.breqs = append(n.breqs, &request{})
 	}
 	r := n.breqs[th]
+	if cap(r.stage) < words {
+		r.stage, r.vals, r.at = make([]uint8, 0, words), make([]uint64, 0, words), make([]int64, 0, words)
+	}
 	kind := op.Kind
 	if kind == rdma.OpRReadN {
 		kind = rdma.OpRRead
@@ -800,71 +812,78 @@ func (n *NIC) qpBlocks(earlier []*request, fenced, atomic bool, acc int, p rdma.
 
 // Enabled implements sim.Model.
 func (n *NIC) Enabled(dst []sim.Option) []sim.Option {
+	if n.tm != nil {
+		return n.enabledTimed(dst)
+	}
 	for th := range n.flight {
-		f := &n.flight[th]
-		if !f.active {
-			continue
-		}
-		op := f.op
-		o := sim.Option{Thread: int32(th), Op: op.Kind, Addr: op.Addr}
-		switch op.Kind {
-		case rdma.OpLoad:
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
-		case rdma.OpPoll:
-			o.Addr = cqAddr(th, op.QP)
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
-		case rdma.OpRCAS, rdma.OpRFAA:
-			if n.busy > 0 {
-				dst = n.requestOptions(dst, f.req)
-				continue
-			}
-			// The request's one event with nothing else outstanding, written
-			// out: this is the hot path of every campaign on a lock built on
-			// NIC atomics.
-			switch r := f.req; {
-			case n.cfg.Scope == ScopeGlob:
-				o.Write = true
-			case r.phase == phaseWrite:
-				o.Write, o.Lock, o.Ref = true, true, phaseWrite
-			case r.phase == phaseArrive:
-				o.Lock, o.Ref = true, phaseArrive
-			case !n.isLocked(op.Addr) && n.served(op.Addr, int32(th)):
-				o.Lock = true
-			default:
-				continue
-			}
-			if n.tm != nil {
-				o.At = n.eventDue(f.req, 0)
-			}
-			dst = append(dst, o)
-		case rdma.OpRRead, rdma.OpRReadN, rdma.OpRWrite:
-			dst = n.requestOptions(dst, f.req)
-		case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
-			// Under TSO a locked instruction waits for the store buffer to drain.
-			if n.cfg.CPU == CPUTSO && th < len(n.ts) && len(n.ts[th].buf) > 0 {
-				continue
-			}
-			o.Write = true
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
-		default: // Store
-			o.Write = true
-			if n.tm != nil {
-				n.timeCPU(&o, th)
-			}
-			dst = append(dst, o)
+		if n.flight[th].active {
+			dst = n.threadOptions(dst, th)
 		}
 	}
 	if n.busy > 0 {
 		dst = n.enabledAsync(dst)
+	}
+	return dst
+}
+
+// threadOptions appends the enabled steps of thread th's own operation.
+func (n *NIC) threadOptions(dst []sim.Option, th int) []sim.Option {
+	f := &n.flight[th]
+	op := f.op
+	o := sim.Option{Thread: int32(th), Op: op.Kind, Addr: op.Addr}
+	switch op.Kind {
+	case rdma.OpLoad:
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
+	case rdma.OpPoll:
+		o.Addr = cqAddr(th, op.QP)
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
+	case rdma.OpRCAS, rdma.OpRFAA:
+		if n.busy > 0 {
+			return n.requestOptions(dst, f.req)
+		}
+		// The request's one event with nothing else outstanding, written
+		// out: this is the hot path of every campaign on a lock built on
+		// NIC atomics.
+		switch r := f.req; {
+		case n.cfg.Scope == ScopeGlob:
+			o.Write = true
+		case r.phase == phaseWrite:
+			o.Write, o.Lock, o.Ref = true, true, phaseWrite
+		case r.phase == phaseArrive:
+			o.Lock, o.Ref = true, phaseArrive
+		case !n.isLocked(op.Addr) && n.served(op.Addr, int32(th)):
+			o.Lock = true
+		default:
+			return dst
+		}
+		if n.tm != nil {
+			o.At = n.eventDue(f.req, 0)
+		}
+		dst = append(dst, o)
+	case rdma.OpRRead, rdma.OpRReadN, rdma.OpRWrite:
+		dst = n.requestOptions(dst, f.req)
+	case rdma.OpCAS, rdma.OpSwap, rdma.OpFAA:
+		// Under TSO a locked instruction waits for the store buffer to drain.
+		if n.cfg.CPU == CPUTSO && th < len(n.ts) && len(n.ts[th].buf) > 0 {
+			return dst
+		}
+		o.Write = true
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
+	default: // Store
+		o.Write = true
+		if n.tm != nil {
+			n.timeCPU(&o, th)
+		}
+		dst = append(dst, o)
 	}
 	return dst
 }
@@ -993,6 +1012,9 @@ func (n *NIC) requestOptions(dst []sim.Option, r *request) []sim.Option {
 func (n *NIC) Fire(o sim.Option) bool {
 	if n.tm != nil {
 		n.tm.now = o.At
+		if int(o.Thread) >= n.nthreads || o.Op.IsVerb() {
+			n.tm.nicMoved = true
+		}
 	}
 	if base := int32(n.nthreads); o.Thread >= base {
 		if o.Thread < 2*base {
@@ -1004,6 +1026,9 @@ func (n *NIC) Fire(o sim.Option) bool {
 	op := f.op
 	th := int(o.Thread)
 	p := o.Addr
+	if n.tm != nil {
+		n.tm.dirty = append(n.tm.dirty, th)
+	}
 	if op.Kind == rdma.OpPoll {
 		n.firePoll(th, f)
 		if n.tm != nil {
@@ -1016,7 +1041,7 @@ func (n *NIC) Fire(o sim.Option) bool {
 	}
 	if n.tm != nil {
 		n.tm.advance(th, n.tm.now)
-		n.touched(th, p, o.Write)
+		n.touched(th, false, p, o.Write)
 	}
 	word := &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes]
 	cur := *word
@@ -1187,7 +1212,7 @@ func (n *NIC) fireFlush(th int) bool {
 	word := &n.nodes[e.addr.Node()].mem[e.addr.Offset()/rdma.WordBytes]
 	ev := traces.Event{Thread: th, Kind: traces.CPU, Op: rdma.OpStore, Addr: e.addr, Wrote: e.val, HasWrite: true, Note: "drains from its store buffer"}
 	if n.tm != nil {
-		n.touched(th, e.addr, true)
+		n.touched(th, false, e.addr, true)
 	}
 	// The drain changes memory, not what th reads: it is nobody's iteration's
 	// write (thread -1).

@@ -121,6 +121,20 @@ type Config struct {
 	// Stop, if set, abandons the execution (Result.Abandoned) soon after it
 	// is closed: a long timed run can be interrupted.
 	Stop <-chan struct{}
+	// ForgetDecisions keeps no decisions (Result.Decisions is empty): for
+	// long runs whose chooser's seed reproduces them anyway.
+	ForgetDecisions bool
+}
+
+// DueReuser is implemented by timed models that can vouch, after a step, that
+// the other steps that were due at its instant are still enabled and due then,
+// unchanged, and that no other step has become due then: the engine lets the
+// chooser pick among them without asking the model again. It is an
+// optimisation: the same steps are offered, though not in the order the model
+// would list them again, so runs with and without it differ (each is
+// deterministic); a model vouches always or never.
+type DueReuser interface {
+	StillDue(fired Option) bool
 }
 
 // Clock is implemented by models that keep simulated time (timed mode).
@@ -232,22 +246,29 @@ func (e *Engine) Run(c Chooser) Result {
 		e.resume(t)
 	}
 	horizon := false
+	reuser, _ := e.model.(DueReuser)
+	var still []Option // timed: the steps still due now, if the model vouches for them
 	for e.finding == nil {
-		opts := e.model.Enabled(e.opts[:0])
-		if !e.cfg.Timed {
-			opts = e.earlyWakes(opts)
-		}
-		e.opts = opts
-		if len(opts) == 0 {
-			if e.live > 0 {
-				e.fail("deadlock", e.describeWaiting())
+		var opts []Option
+		if len(still) > 0 {
+			opts, still = still, nil
+		} else {
+			opts = e.model.Enabled(e.opts[:0])
+			if !e.cfg.Timed {
+				opts = e.earlyWakes(opts)
 			}
-			break
-		}
-		if e.cfg.Timed {
-			if opts = e.due(opts); opts == nil {
-				horizon = true
+			e.opts = opts
+			if len(opts) == 0 {
+				if e.live > 0 {
+					e.fail("deadlock", e.describeWaiting())
+				}
 				break
+			}
+			if e.cfg.Timed {
+				if opts = e.due(opts); opts == nil {
+					horizon = true
+					break
+				}
 			}
 		}
 		if e.cfg.Stop != nil && e.steps&1023 == 0 {
@@ -273,7 +294,9 @@ func (e *Engine) Run(c Chooser) Result {
 				abandoned = true
 				break
 			}
-			e.dec = append(e.dec, Decision{Pick: i, Of: len(opts), Step: e.steps + 1})
+			if !e.cfg.ForgetDecisions {
+				e.dec = append(e.dec, Decision{Pick: i, Of: len(opts), Step: e.steps + 1})
+			}
 			if e.cfg.Record {
 				e.chosen = append(e.chosen, opts[i])
 			}
@@ -323,6 +346,12 @@ func (e *Engine) Run(c Chooser) Result {
 			e.resume(e.woken[i])
 		}
 		e.woken = e.woken[:0]
+		if e.cfg.Timed && len(opts) > 1 && reuser != nil && reuser.StillDue(o) {
+			// The other steps due now are as they were, and nothing new is
+			// due now: choose among them without asking the model again.
+			copy(opts[i:], opts[i+1:])
+			still = opts[:len(opts)-1]
+		}
 	}
 	if sc := e.cfg.Scratch; sc != nil {
 		sc.opts, sc.dec = e.opts[:0], e.dec[:0] // keep grown buffers

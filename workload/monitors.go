@@ -87,8 +87,12 @@ func (b *bypassMonitor) enter(r *Run, id int) *Finding {
 // interleaving.
 type mixedMonitor struct {
 	on    bool
-	words []mixedWord // few: the words that atomics target
+	words []mixedWord // the words that atomics target: few in a check, many in a lock table
+	index map[rdma.Ptr]int
 }
+
+// mixedIndexAt is the number of words from which a map finds them.
+const mixedIndexAt = 64
 
 type site struct {
 	thread int
@@ -103,15 +107,34 @@ type mixedWord struct {
 
 func (m *mixedMonitor) access(r *Run, id int, op rdma.Op, p rdma.Ptr) *Finding {
 	var w *mixedWord
-	for i := range m.words {
-		if m.words[i].addr == p {
+	if len(m.words) >= mixedIndexAt {
+		if i, ok := m.index[p]; ok {
 			w = &m.words[i]
-			break
+		}
+	} else {
+		for i := range m.words {
+			if m.words[i].addr == p {
+				w = &m.words[i]
+				break
+			}
 		}
 	}
 	if w == nil {
 		m.words = append(m.words, mixedWord{addr: p, nic: site{thread: -1}, cpu: site{thread: -1}})
 		w = &m.words[len(m.words)-1]
+		switch {
+		case len(m.words) > mixedIndexAt:
+			m.index[p] = len(m.words) - 1
+		case len(m.words) == mixedIndexAt:
+			// From here on a map finds the words (kept, cleared, from one
+			// execution to the next).
+			if m.index == nil {
+				m.index = make(map[rdma.Ptr]int, 4*mixedIndexAt)
+			}
+			for i := range m.words {
+				m.index[m.words[i].addr] = i
+			}
+		}
 	}
 	s := site{thread: id, op: op}
 	if op.IsVerb() {

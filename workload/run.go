@@ -129,6 +129,9 @@ func (r *Run) Reset(p *Program, n int, opts Options) {
 		r.mixed.words = make([]mixedWord, 0, 8)
 	}
 	r.mixed.words = r.mixed.words[:0]
+	if r.mixed.index != nil {
+		clear(r.mixed.index)
+	}
 	r.extra = append(r.extra[:0], p.Monitors...)
 	r.returns, r.clock, r.first = 0, 0, nil
 	r.warnings = nil

@@ -1,6 +1,10 @@
 package workload
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/rdmasim/rdmasim/rdma"
+)
 
 // RunState is a copy of a Run's monitor state, for a stateful search that
 // comes back to a state it saved: the simulator replays every thread's
@@ -55,6 +59,20 @@ func (r *Run) LoadState(s *RunState) {
 	r.bypass.entries, r.bypass.max = s.entries, s.maxBypass
 	r.bypass.waitFrom = append(r.bypass.waitFrom[:0], s.waitFrom...)
 	r.mixed.words = append(r.mixed.words[:0], s.words...)
+	if r.mixed.index != nil {
+		// The index follows the words (kept only from mixedIndexAt words on).
+		clear(r.mixed.index)
+		if len(r.mixed.words) >= mixedIndexAt {
+			for i := range r.mixed.words {
+				r.mixed.index[r.mixed.words[i].addr] = i
+			}
+		}
+	} else if len(r.mixed.words) >= mixedIndexAt {
+		r.mixed.index = make(map[rdma.Ptr]int, 4*mixedIndexAt)
+		for i := range r.mixed.words {
+			r.mixed.index[r.mixed.words[i].addr] = i
+		}
+	}
 	r.returns, r.clock, r.first = s.returns, s.clock, s.first
 	r.pendingAt = append(r.pendingAt[:0], s.pendingAt...)
 	r.pendingOp = append(r.pendingOp[:0], s.pendingOp...)

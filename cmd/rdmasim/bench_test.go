@@ -299,3 +299,87 @@ func TestBenchRunnerError(t *testing.T) {
 		t.Errorf("exit %d: %q", code, stderr)
 	}
 }
+
+func TestCalibrateCommand(t *testing.T) {
+	out, stderr, code := rdmasim(t, "calibrate")
+	if code != 0 || !strings.Contains(out, "C8") || !strings.Contains(out, "sum of squared relative errors") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "t.json")
+	if err := os.WriteFile(targets, []byte(`[{"id":"x","value":2200,"bench":"closed-latency","verb":"read"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "p.json")
+	out, stderr, code = rdmasim(t, "calibrate", "--targets", targets, "--fit", "--params", "wire_ns", "--out", prof, "--name", "mine")
+	if code != 0 || !strings.Contains(out, "+0.0%") && !strings.Contains(out, "-0.0%") {
+		t.Fatalf("fit: exit %d\n%s%s", code, out, stderr)
+	}
+	out, stderr, code = rdmasim(t, "calibrate", "--targets", targets, "--profile", prof)
+	if code != 0 || !strings.Contains(out, "profile mine") {
+		t.Fatalf("fitted profile: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fit"}, "--fit needs --out"},
+		{[]string{"--profile", "nope"}, `no such built-in profile`},
+		{[]string{"--targets", filepath.Join(dir, "none.json")}, "no such file"},
+		{[]string{"--format", "xml"}, "want text or json"},
+		{[]string{"--fit", "--out", prof, "--params", "bogus_ns"}, `no parameter "bogus_ns"`},
+	} {
+		_, stderr, code := rdmasim(t, append([]string{"calibrate"}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q, want %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+// TestFiguresTimed draws every figure from the quick sweeps of the real timed
+// simulation.
+func TestFiguresTimed(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := rdmasim(t, "figures", "--quick", "--out", dir, "--progress=false")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, name := range []string{"grid", "ecdf", "budget", "loopback", "qps"} {
+		for _, ext := range []string{".svg", ".png", ".csv", ".json"} {
+			if st, err := os.Stat(filepath.Join(dir, name+ext)); err != nil || st.Size() == 0 {
+				t.Errorf("%s%s: %v", name, ext, err)
+			}
+		}
+	}
+}
+
+// TestCheckTimed: check --timed runs every schedule in timed mode; a naive
+// lock's timed counterexample is saved and replays, times shown.
+func TestCheckTimed(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := rdmasim(t, "check", "--timed", "cx3", "--alg", "spin-naive,spin", "--threads", "2,2", "--acquires", "20",
+		"--schedules", "40", "--progress=false", "--out", dir)
+	if code != 0 || !strings.Contains(out, "timed=cx3") || !strings.Contains(out, "violation: mutual exclusion") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "spin-naive-mutual-exclusion-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("replay files: %v", files)
+	}
+	out, stderr, code = rdmasim(t, "replay", files[0])
+	if code != 0 || !strings.Contains(out, "µs") || !strings.Contains(out, "mutual exclusion") {
+		t.Fatalf("replay: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timed", "nope"}, "no such built-in profile"},
+		{[]string{"--timed", "cx3", "--strategy", "dfs"}, "not dfs"},
+	} {
+		_, stderr, code := rdmasim(t, append([]string{"check", "--progress=false", "--out", dir}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d %q, want %q", c.args, code, stderr, c.want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/calibrate"
 	"github.com/rdmasim/rdmasim/checker"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/traces"
@@ -162,6 +163,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		knobs       knobFlags
 		linz        = fs.Bool("linearizability", true, "check every execution's lock history with porcupine (and draw an illegal one next to its replay file)")
 		workers     = fs.Int("workers", 0, "schedules run in parallel on this many cores (0: all); results do not depend on it")
+		timed       = fs.String("timed", "", "run every schedule in timed mode on this timing profile (a built-in name such as cx3, or a .json file): the chooser decides only among steps due at the same simulated instant (random and pct)")
 		shardSpec   = fs.String("shard", "0/1", "run shard i/n of the campaign only: schedules i*S/n … (i+1)*S/n-1 of --schedules S (0 ≤ i < n); rdmasim merge combines the shards' --format json outputs")
 	)
 	fs.Var(&knobs, "knob", "set any model knob, name=value (repeatable): ordering, fence, placement, lanes, … (see rdmasim litmus --help)")
@@ -263,6 +265,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	cfg.Knobs = knobs.m
 	if len(cfg.Knobs) == 0 {
 		cfg.Knobs = nil
+	}
+	if *timed != "" {
+		if *strategy == checker.StrategyDFS || *strategy == strategyStates {
+			return usagef("check: --timed runs random or pct schedules, not %s (time decides the order of steps not due at once)", *strategy)
+		}
+		if cfg.Timing, err = calibrate.LoadProfile(*timed); err != nil {
+			return usagef("check: --timed: %v", err)
+		}
 	}
 	vcfg := cfg
 	if *strategy == strategyStates && cfg.Acquires == 0 && cfg.StepBound == 0 {
@@ -568,10 +578,12 @@ func (c *checkRun) checkOne(a algorithms.Algorithm) (checkResult, error) {
 }
 
 // defaultKnobs reports whether cfg keeps the NIC knobs and the locality
-// classification the registry's expected verdicts are stated for.
+// classification the registry's expected verdicts are stated for, and
+// explores untimed: a timed run sees only the interleavings its timing
+// allows, so a naive lock may pass it.
 func defaultKnobs(cfg checker.Config) bool {
 	return (cfg.Scope == "" || cfg.Scope == "hca") && !cfg.FailedCASWritesBack && len(cfg.Knobs) == 0 &&
-		len(cfg.TreatAsLocal) == 0 && len(cfg.TreatAsRemote) == 0
+		len(cfg.TreatAsLocal) == 0 && len(cfg.TreatAsRemote) == 0 && cfg.Timing == nil
 }
 
 func saveReplay(path, alg string, opts algOptions, cfg checker.Config, strategy string, campaignSeed uint64, cx *checker.Counterexample) error {

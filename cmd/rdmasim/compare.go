@@ -7,13 +7,21 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/bench"
+	"github.com/rdmasim/rdmasim/calibrate"
 	"github.com/rdmasim/rdmasim/checker"
+	"github.com/rdmasim/rdmasim/figures"
 	"github.com/rdmasim/rdmasim/hwrun"
+	"github.com/rdmasim/rdmasim/nicmodel"
+	"github.com/rdmasim/rdmasim/stats"
 	"github.com/rdmasim/rdmasim/workload"
 )
 
@@ -27,8 +35,17 @@ devices' atomic_cap) and the knobs given here (--cas-writeback, --nic-writes),
 so a kernel's behaviour can be matched with the model's knob. AGREE says
 whether every kind of violation the hardware showed is one the simulator
 produced (a hung run on hardware matches a deadlock, a starvation or a step
-bound in the simulator). The simulator's timing columns fill in when timed
-mode lands; until then it reports verdicts only.
+bound in the simulator).
+
+The timing columns compare acquire latencies: the hardware's (LOCAL and
+REMOTE p50/p99, µs) against one timed simulation of the same run on the
+timing profile --profile (SIM p50/p99), with KS the two-sample
+Kolmogorov–Smirnov distance D between the two distributions of acquire
+latencies and its p-value; --plots DIR draws both ECDFs per algorithm (SVG and
+PNG). The native backend's timings are those of goroutines on this machine,
+and a Soft-RoCE guest's are an emulator's: no performance data, whatever the
+profile. Calibrate a profile on the hardware first (rdmasim calibrate) for a
+prediction worth comparing.
 
 Exit status: 0 every hardware kind is one the simulator produced, 1 one is not,
 2 a usage error.
@@ -48,6 +65,12 @@ type compareRow struct {
 	AcquiresPS  float64        `json:"acquires_per_s"`
 	Local       hwrun.Latency  `json:"acquire_local"`
 	Remote      hwrun.Latency  `json:"acquire_remote"`
+	// The timed simulation of the same run: its acquire latencies, and the
+	// Kolmogorov–Smirnov distance to the hardware's with its p-value.
+	SimAcquire bench.Latency `json:"sim_acquire"`
+	KS         float64       `json:"ks_d"`
+	KSP        float64       `json:"ks_p"`
+	Plot       string        `json:"plot,omitempty"`
 }
 
 // hungMatches are the simulator's properties a hung hardware run can be.
@@ -64,6 +87,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		writeBack   = fs.Bool("cas-writeback", false, "simulator: a failed NIC CAS writes back what it read (Linux 6.1's rxe does)")
 		nicWrites   = fs.String("nic-writes", "interleave", "simulator: interleave or excluded")
 		format      = fs.String("format", "text", "text or json")
+		profile     = fs.String("profile", nicmodel.DefaultProfile, "simulator: the timing profile of the timed run (a built-in name or a .json file)")
+		timedOps    = fs.Int("sim-timed-acquires", 500, "simulator: critical sections per thread in the timed run")
+		plots       = fs.String("plots", "", "directory for ECDF plots of the acquire latencies, hardware against the timed simulation (SVG and PNG)")
 	)
 	hwf := addHWFlags(fs, hwDefaults{threads: "2,2", acquires: 20000, trials: 5, timeout: 10 * time.Second, acquiresHelpPrefix: "hardware: "})
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +114,18 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	hw, err := hwf.config("compare")
 	if err != nil {
 		return err
+	}
+	prof, err := calibrate.LoadProfile(*profile)
+	if err != nil {
+		return usagef("compare: %v", err)
+	}
+	if *timedOps < 1 {
+		return usagef("compare: --sim-timed-acquires %d: want ≥ 1", *timedOps)
+	}
+	if *plots != "" {
+		if err := os.MkdirAll(*plots, 0o755); err != nil {
+			return usagef("compare: --plots: %v", err)
+		}
 	}
 	selected, err := selectAlgorithms(*algs)
 	if err != nil {
@@ -122,6 +160,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		row.Missing = missingKinds(row.Hardware, row.Simulator)
 		row.Agree = len(row.Missing) == 0
+		if err := compareTiming(&row, a, h, sim, prof, *timedOps, *seed, *plots); err != nil {
+			return usagef("compare %s: timed simulation: %v", a.Name, err)
+		}
 		rows = append(rows, row)
 	}
 	if *format == "json" {
@@ -131,7 +172,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		printCompare(stdout, rows, hw.Backend)
+		printCompare(stdout, rows, hw.Backend, prof.Name)
 	}
 	for _, r := range rows {
 		if !r.Agree {
@@ -170,17 +211,62 @@ func kindsText(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func printCompare(w io.Writer, rows []compareRow, backend string) {
+func printCompare(w io.Writer, rows []compareRow, backend, profile string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ALGORITHM\tHARDWARE (trials)\tSIMULATOR (violating schedules)\tAGREE\tACQUIRES/S\tLOCAL p50/p99\tREMOTE p50/p99\tSIM TIMING\tKS")
+	fmt.Fprintln(tw, "ALGORITHM\tHARDWARE (trials)\tSIMULATOR (violating schedules)\tAGREE\tACQUIRES/S\tLOCAL p50/p99\tREMOTE p50/p99\tSIM p50/p99\tKS D (p)")
 	for _, r := range rows {
 		agree := "yes"
 		if !r.Agree {
 			agree = "no: " + strings.Join(r.Missing, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s of %d\t%s\t%.0f\t%s\t%s\t-\t-\n", r.Algorithm, kindsText(r.Hardware), kindsText(r.Simulator), r.Schedules,
-			agree, r.AcquiresPS, latencyText(r.Local), latencyText(r.Remote))
+		simLat := "-"
+		if r.SimAcquire.N > 0 {
+			simLat = fmt.Sprintf("%.2f/%.2f µs", r.SimAcquire.P50/1000, r.SimAcquire.P99/1000)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s of %d\t%s\t%.0f\t%s\t%s\t%s\t%.2f (%.2g)\n", r.Algorithm, kindsText(r.Hardware), kindsText(r.Simulator), r.Schedules,
+			agree, r.AcquiresPS, latencyText(r.Local), latencyText(r.Remote), simLat, r.KS, r.KSP)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nhardware: the %s backend; simulator: random schedules with the hardware's atomic scope. SIM TIMING and KS (the two latency distributions' Kolmogorov–Smirnov distance) fill in when timed mode lands.\n", backend)
+	fmt.Fprintf(w, "\nhardware: the %s backend; simulator: random schedules with the hardware's atomic scope, and one timed run on profile %s for SIM and KS (the Kolmogorov–Smirnov distance between the hardware's and the simulation's acquire latencies, with its p-value). Timings of the native backend or of an emulated NIC are no performance data.\n", backend, profile)
+}
+
+// compareTiming runs the timed simulation of row's run (sim's shape, ops
+// critical sections per thread) and fills in its acquire latencies and their
+// distance to the hardware's (h's last trial).
+func compareTiming(row *compareRow, a algorithms.Algorithm, h hwResult, sim checker.Config, prof *nicmodel.Profile, ops int, seed uint64, plots string) error {
+	sim.Acquires, sim.Timing = ops, prof
+	ex, err := checker.RunTimed(sim, factory(a, algOptions{}), seed)
+	if err != nil {
+		return err
+	}
+	var simLat []int64
+	var simF []float64
+	for _, o := range ex.Ops {
+		if o.Name == workload.OpAcquire {
+			simLat = append(simLat, o.End-o.Start)
+			simF = append(simF, float64(o.End-o.Start))
+		}
+	}
+	row.SimAcquire = bench.Summarize(simLat)
+	var hwF []float64
+	if h.lastResult != nil {
+		for _, o := range h.lastResult.Ops {
+			if o.Name == workload.OpAcquire {
+				hwF = append(hwF, float64(o.EndNs-o.StartNs))
+			}
+		}
+	}
+	if len(hwF) == 0 || len(simF) == 0 {
+		return nil
+	}
+	row.KS, row.KSP = stats.KS(hwF, simF)
+	if plots != "" {
+		prefix := filepath.Join(plots, a.Name+"-acquire-latency")
+		title := fmt.Sprintf("%s: acquire latency, hardware vs %s", a.Name, prof.Name)
+		if err := figures.ECDFCompare(hwF, simF, "hardware", "simulator ("+prof.Name+")", title, prefix); err != nil {
+			return err
+		}
+		row.Plot = prefix + ".svg"
+	}
+	return nil
 }

@@ -68,7 +68,8 @@ func TestHWRun(t *testing.T) {
 // simulator produced.
 func TestCompare(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"compare", "--alg", "spin,spin-naive", "--acquires", "3000", "--trials", "2", "--schedules", "500", "--format", "json"}, &out, &errb)
+	plots := t.TempDir()
+	code := run([]string{"compare", "--alg", "spin,spin-naive", "--acquires", "3000", "--trials", "2", "--schedules", "500", "--format", "json", "--sim-timed-acquires", "50", "--plots", plots}, &out, &errb)
 	if code != 0 && code != 1 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -80,6 +81,14 @@ func TestCompare(t *testing.T) {
 	if spin.Hardware["ok"] != 2 || len(spin.Simulator) != 0 || !spin.Agree {
 		t.Errorf("spin: %+v", spin)
 	}
+	// The timing columns: the timed simulation's acquire latencies, the KS
+	// distance to the hardware's, and the plot.
+	if spin.SimAcquire.N != 4*50 || spin.KS <= 0 || spin.KS > 1 || spin.KSP < 0 || spin.KSP > 1 || spin.Plot == "" {
+		t.Errorf("spin: timing: %+v", spin)
+	}
+	if _, err := os.Stat(spin.Plot); err != nil {
+		t.Errorf("spin: no plot: %v", err)
+	}
 	if naive.Simulator["mutual exclusion"] == 0 {
 		t.Errorf("spin-naive: the simulator found no mutual exclusion violation in 500 schedules: %+v", naive)
 	}
@@ -89,7 +98,7 @@ func TestCompare(t *testing.T) {
 	if got := missingKinds(map[string]int{"hung": 1, "mutual exclusion": 2, "ok": 3}, map[string]int{"deadlock": 1}); len(got) != 1 || got[0] != "mutual exclusion" {
 		t.Errorf("missingKinds: %v", got)
 	}
-	for _, bad := range [][]string{{"compare", "--trials", "0"}, {"compare", "--nic-writes", "maybe"}, {"compare", "--alg", "nope"}, {"compare", "x"}} {
+	for _, bad := range [][]string{{"compare", "--trials", "0"}, {"compare", "--nic-writes", "maybe"}, {"compare", "--alg", "nope"}, {"compare", "x"}, {"compare", "--profile", "nope"}, {"compare", "--sim-timed-acquires", "0"}} {
 		if code := run(bad, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2", bad, code)
 		}

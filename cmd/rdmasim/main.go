@@ -10,6 +10,7 @@
 //	rdmasim bench --alg alock,spin,mcs --nodes 5 --threads 2,4,8,12 --keys 100 --local 0.95 --csv r.csv
 //	                              the lock-table benchmark in timed mode over a grid of configurations
 //	rdmasim figures --out figs    the figures of timed mode (--quick: small sweeps; --from FILE: redraw)
+//	rdmasim calibrate [--fit --out p.json]   a timing profile against single-operation figures
 //
 // Exit status: 0 when every verdict is the algorithm's expected one (or a replay
 // reproduced its finding), 1 when a verdict differs from the expected one (or a
@@ -54,6 +55,7 @@ Usage:
   rdmasim compare [flags]   the same algorithms on hardware and in the simulator, violations by kind side by side
   rdmasim bench [flags]     the lock-table benchmark in timed mode over a grid of configurations
   rdmasim figures [flags]   the figures of timed mode (running their sweeps, or from result files)
+  rdmasim calibrate [flags] how well a timing profile reproduces single-operation figures; --fit fits one
   rdmasim help [COMMAND]    help on a command
 
 Exit status: 0 every verdict as expected, 1 a verdict differs from the expected
@@ -111,6 +113,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdBench(rest, stdout, stderr)
 	case "figures":
 		return cmdFigures(rest, stdout, stderr)
+	case "calibrate":
+		return cmdCalibrate(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return dispatch([]string{rest[0], "--help"}, stdout, stderr)
@@ -118,7 +122,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, mainUsage)
 		return nil
 	default:
-		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, hw, compare, bench, figures, help)", cmd)
+		return usagef("unknown command %q (commands: check, merge, replay, list, litmus, hw, compare, bench, figures, calibrate, help)", cmd)
 	}
 }
 

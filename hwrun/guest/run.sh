@@ -326,11 +326,16 @@ echo "guest: ready (\$(cut -d' ' -f1 /proc/uptime)s since boot)"
 rc=0
 while IFS= read -r line; do
 	echo "guest: run \$line"
+	t0=\$(cut -d' ' -f1 /proc/uptime)
 	eval "timeout $TEST_TIMEOUT \$line"
 	c=\$?
-	echo "guest: exit \$c"
+	echo "guest: exit \$c (\$(awk -v a=\$t0 -v b=\$(cut -d' ' -f1 /proc/uptime) 'BEGIN{printf "%.1f", b-a}') s)"
 	[ \$c -eq 0 ] || [ \$rc -ne 0 ] || rc=\$c
 done </t/cmds
+# rxe's counters that moved (retransmissions show as completer_retry_err on
+# the requester and duplicate_request on the responder)
+grep -H . /sys/class/infiniband/*/ports/1/hw_counters/* 2>/dev/null | grep -v ':0\$' |
+	sed -e 's|^/sys/class/infiniband/|guest: counter |' -e 's|/ports/1/hw_counters/| |' || true
 result \$rc done
 INIT
 chmod 755 "$R/init"

@@ -258,10 +258,21 @@ type latRow struct {
 	port       int
 	remark     string
 	op         func() ([]time.Duration, error)
+	// what calibrate's microbenchmarks call this measurement (-targets):
+	// the Go side's bench and verb, and perftest's when its tool measures
+	// the same thing as one of them.
+	bench, calVerb, perfBench string
 
 	goMedians []time.Duration // one per round
 	goAll     []time.Duration // every sample of every round
 	perf      []perftestLat   // one per round
+}
+
+// goMedian is the median over rounds of the Go side's per-round medians.
+func (r *latRow) goMedian() time.Duration {
+	m := slices.Clone(r.goMedians)
+	slices.Sort(m)
+	return m[(len(m)-1)/2]
 }
 
 // median of the available perftest figures, NaN when none is.
@@ -286,13 +297,17 @@ func (r *latRow) perfMedian() (typical, p99 float64, n int) {
 }
 
 // runLatency runs the benchmark: -lat-rounds rounds, each running, for every
-// verb, perftest's tool and then the Go measurement; it prints every round and
-// the table of medians over rounds.
+// verb, perftest's tool (unless -perftest=false) and then the Go measurement;
+// it prints every round and the table of medians over rounds.
 func runLatency(d0, d1 *verbs.Device) {
 	n, warm := *latIters, *latWarmup
 	fmt.Printf("\n== latency: Go+cgo verbs.QP (blocking, 8 bytes, %s -> %s) vs perftest between the same devices\n", d0.Name(), d1.Name())
 	fmt.Printf("   EMULATOR TIMINGS: the ratio is functional evidence of the binding's overhead, NOT performance data\n")
-	fmt.Printf("   (%d rounds; per round and verb: perftest -n %d, then %d Go iterations after %d warm-up)\n", *latRounds, n, n, warm)
+	if *perftest {
+		fmt.Printf("   (%d rounds; per round and verb: perftest -n %d, then %d Go iterations after %d warm-up)\n", *latRounds, n, n, warm)
+	} else {
+		fmt.Printf("   (%d rounds; per round and verb: %d Go iterations after %d warm-up; perftest not run: -perftest=false)\n", *latRounds, n, warm)
+	}
 	l := newLink(d0, d1)
 	defer l.Close()
 	qa, local, remote, r := l.qa, l.local, l.remote, l.r
@@ -307,17 +322,17 @@ func runLatency(d0, d1 *verbs.Device) {
 	defer lb.Close()
 	var cas uint64
 	rows := []*latRow{
-		{verb: "READ", tool: "ib_read_lat", port: 18615, op: func() ([]time.Duration, error) {
+		{verb: "READ", tool: "ib_read_lat", port: 18615, bench: closedLatency, calVerb: "read", perfBench: closedLatency, op: func() ([]time.Duration, error) {
 			return measure(warm, n, func() error { return qa.Read(local, 0, 8, r, 64) })
 		}},
-		{verb: "WRITE", tool: "ib_write_lat", port: 18616,
+		{verb: "WRITE", tool: "ib_write_lat", port: 18616, bench: closedLatency, calVerb: "write",
 			remark: "blocking WRITE waits for the ack: a whole round trip; ib_write_lat reports half a ping-pong round trip",
 			op: func() ([]time.Duration, error) {
 				return measure(warm, n, func() error { return qa.Write(local, 0, 8, r, 64) })
 			}},
-		{verb: "WRITE ping-pong/2", tool: "ib_write_lat", port: 18617, remark: "Go measured the way ib_write_lat measures",
+		{verb: "WRITE ping-pong/2", tool: "ib_write_lat", port: 18617, bench: halfPingPong, calVerb: "write", perfBench: halfPingPong, remark: "Go measured the way ib_write_lat measures",
 			op: func() ([]time.Duration, error) { return pingPong(pa, pb, la, lb, warm, n) }},
-		{verb: "CAS", tool: "ib_atomic_lat", port: 18618, remark: "ib_atomic_lat's default is CMP_AND_SWP",
+		{verb: "CAS", tool: "ib_atomic_lat", port: 18618, bench: closedLatency, calVerb: "cas", perfBench: closedLatency, remark: "ib_atomic_lat's default is CMP_AND_SWP",
 			op: func() ([]time.Duration, error) {
 				return measure(warm, n, func() error {
 					// Alternately matching and failing, as a lock's CAS would.
@@ -329,7 +344,10 @@ func runLatency(d0, d1 *verbs.Device) {
 	}
 	for round := range *latRounds {
 		for _, row := range rows {
-			p := perftestLatency(row.tool, row.port+10*round, n)
+			p := perftestLat{typical: math.NaN(), p99: math.NaN(), note: "-perftest=false"}
+			if *perftest {
+				p = perftestLatency(row.tool, row.port+10*round, n)
+			}
 			d, err := row.op()
 			if err != nil {
 				fatal("latency %s: %v", row.verb, err)
@@ -351,9 +369,7 @@ func runLatency(d0, d1 *verbs.Device) {
 	fmt.Printf("  %-18s %10s %10s %14s %12s %8s  %s\n", "verb", "Go median", "Go p99", "perftest typ.", "perftest 99%", "ratio", "perftest tool")
 	var summary []string
 	for _, row := range rows {
-		goMed := slices.Clone(row.goMedians)
-		slices.Sort(goMed)
-		gm := goMed[(len(goMed)-1)/2]
+		gm := row.goMedian()
 		gp99 := stats(row.goAll).p99
 		typ, p99, avail := row.perfMedian()
 		ratio, perf, pp := "n/a", "unavailable", "-"
@@ -375,6 +391,9 @@ func runLatency(d0, d1 *verbs.Device) {
 		summary = append(summary, fmt.Sprintf("%s %s", row.verb, ratio))
 	}
 	fmt.Printf("  (every Go sample includes one time.Now/time.Since pair: median %v in this guest)\n", clock)
+	if *latTargets != "" {
+		writeTargets(*latTargets, rows, kernelRelease(), d0.Name(), d1.Name(), clock)
+	}
 	latSummary = fmt.Sprintf("latency Go/perftest (median / typical; goal <= 1.2x; EMULATOR timings, not performance data): %s",
 		strings.Join(summary, ", "))
 }

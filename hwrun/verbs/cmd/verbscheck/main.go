@@ -26,7 +26,9 @@
 //   - -latency: the per-verb latency of the Go+cgo data path (blocking READ,
 //     WRITE and CAS through verbs.QP) next to perftest's, and their ratio. See
 //     latency.go. Emulator timings: functional evidence of the binding's
-//     overhead, not performance data.
+//     overhead, not performance data. With -targets FILE it also writes the
+//     measured figures as calibration targets (rdmasim calibrate --targets);
+//     see targets.go.
 //
 // Losses are races: any one trial may miss them, so an experiment whose loss
 // the device and kernel allow goes on past -trials, up to -max-trials, until
@@ -62,7 +64,7 @@ var (
 	hammers   = flag.Int("hammers", 1, "CPU threads incrementing the word in the atomicity experiments")
 	depth     = flag.Int("depth", 1, "RDMA requests kept outstanding in the atomicity experiments (1 to 64)")
 	maxTrials = flag.Int("max-trials", 60, "keep going up to this many trials while a loss that the device and kernel allow has not been seen yet")
-	perftest  = flag.Bool("perftest", true, "also run perftest's ib_*_lat between the devices (if installed)")
+	perftest  = flag.Bool("perftest", true, "also run perftest's ib_*_lat between the devices (if installed); with -latency, perftest's side of the comparison too")
 	strict    = flag.Bool("strict", false, "also fail when lost updates are not observed on an HCA device, or the failed-CAS write-back does not match the kernel version")
 	atomicity = flag.Bool("atomicity", true, "run the atomicity experiments (CPU vs RDMA lost updates, failed-CAS write-back, controls)")
 
@@ -78,6 +80,10 @@ var (
 	latWarmup = flag.Int("lat-warmup", 100, "untimed warm-up iterations per verb in the latency benchmark")
 	latRounds = flag.Int("lat-rounds", 3, "rounds of the latency benchmark (perftest, then Go, per verb and round)")
 	latPin    = flag.Bool("lat-pin", false, "pin the two sides of the ping-pong WRITE measurement to different CPUs")
+
+	latTargets      = flag.String("targets", "", "with -latency: write the measured single-operation figures to this file as calibration targets (rdmasim calibrate --targets FILE --fit)")
+	targetsPingPong = flag.Bool("targets-pingpong", false, "with -targets: also write the ping-pong WRITE (half-ping-pong; left out by default: its two spinning sides are at the mercy of the guest's scheduler)")
+	perfWeight      = flag.Float64("targets-perftest-weight", 0, "with -targets: also write perftest's figures that measure what a calibration microbenchmark measures, with this weight in the fit (0: not written)")
 )
 
 var passed, failed int
@@ -113,6 +119,12 @@ func main() {
 	}
 	if *wiaDepth < 1 || *wiaDepth > 32 || *wiaWrites < 1 || *wiaTrials < 1 || *latIters < 1 || *latWarmup < 0 || *latRounds < 1 {
 		fatal("-wia-depth must be between 1 and 32; -wia-writes, -wia-trials and -lat-iters positive")
+	}
+	if *latTargets != "" && !*latency {
+		fatal("-targets needs -latency")
+	}
+	if *perfWeight < 0 {
+		fatal("-targets-perftest-weight must be ≥ 0")
 	}
 	if !verbs.Supported() {
 		fatal("%v", verbs.ErrNotCompiled)
