@@ -53,11 +53,19 @@ func TestStateSearchFinalsMatchStateless(t *testing.T) {
 	if raceEnabled {
 		t.Skip("tens of thousands of states: too slow under -race")
 	}
-	for _, name := range []string{"spin", "mcs", "spin-naive"} {
+	for _, c := range []struct {
+		name  string
+		cfg   checker.Config
+		noPOR bool
+	}{
+		{"spin", oracleConfig(1, 2, 1), false}, {"mcs", oracleConfig(1, 2, 1), false}, {"spin-naive", oracleConfig(1, 2, 1), false},
+		// Against every interleaving, unreduced.
+		{"spin", oracleConfig(1, 1, 2), true}, {"mcs", oracleConfig(1, 1, 1), true},
+	} {
+		name, cfg := c.name, c.cfg
 		lock := lockOf(t, name, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
-		cfg := oracleConfig(1, 2, 1)
 		finals := map[uint64]bool{}
-		_, err := checker.Exploration{Config: cfg, Workload: checker.Lock(lock), Preemptions: -1,
+		x, err := checker.Exploration{Config: cfg, Workload: checker.Lock(lock), Preemptions: -1, NoPOR: c.noPOR,
 			OnExecution: func(ex checker.Execution) {
 				if ex.Finding == nil {
 					finals[ex.Final] = true
@@ -75,8 +83,9 @@ func TestStateSearchFinalsMatchStateless(t *testing.T) {
 			want = append(want, f)
 		}
 		slices.Sort(want)
-		t.Logf("%s: stateless %d finals, stateful %d (%d states, %d findings)", name, len(want), rep.FinalStates, rep.States, rep.Findings)
-		if !slices.Equal(want, rep.Finals) && rep.Findings == 0 {
+		t.Logf("%s %v (unreduced %v): stateless %d finals (%d executions), stateful %d (%d states, %d findings)", name, cfg.Threads, c.noPOR,
+			len(want), x.Executions, rep.FinalStates, rep.States, rep.Findings)
+		if !x.Complete || !slices.Equal(want, rep.Finals) && rep.Findings == 0 {
 			t.Errorf("%s: final memories differ: stateless %x, stateful %x", name, want, rep.Finals)
 		}
 	}
