@@ -114,8 +114,8 @@ func (c Config) Validate() error {
 		return err
 	}
 	switch {
-	case c.Acquires == 0 && (c.Timing == nil || c.Until <= 0):
-		return fmt.Errorf("acquires = 0 (run until stopped) needs timed mode with a time limit")
+	case c.Acquires == 0 && (c.Timing == nil || c.Until <= 0) && (c.Timing != nil || c.StepBound == 0):
+		return fmt.Errorf("acquires = 0 (run until stopped) needs timed mode with a time limit, an explicit step bound, or the states strategy")
 	case c.Acquires < 0 || c.Acquires > 1000:
 		return fmt.Errorf("acquires = %d: want 1 … 1000", c.Acquires)
 	case c.Until < 0:

@@ -34,6 +34,65 @@
 // that thread is offered an early wake; if the early iteration then sees nothing
 // new, the thread may not wake early again until memory changes.
 //
+// # State caching
+//
+// [StateEngine] drives an engine one step at a time for a stateful search
+// (checker.StateSearch), which visits every reachable state once. A state is
+// identified by a 64-bit fingerprint of:
+//
+//   - the model's state (memory, the progress of each operation in flight, the
+//     NIC atomic locks held: nicmodel.NIC.StateHash);
+//   - per thread: the operation it waits in (kind, word, operands), its spin
+//     reduction state (parked, early-woken, stuttered, whether the iteration
+//     wrote, and the set of words and values it read while it may still park),
+//     and a hash of its history: what every operation it completed asked for
+//     and returned, with spin iterations and rounds cut out (below).
+//
+// Plain Go lock code keeps its state in the coroutine's locals, which cannot be
+// copied; so the engine equates a thread's state with its history, and rebuilds
+// a state by starting a new coroutine and feeding it its recorded results
+// without the model (StateEngine.Restore; a thread that has not moved since
+// keeps its coroutine). This is exact under these conditions, which a lock
+// meant for the simulator meets:
+//
+//  1. Determinism: a thread's code is a deterministic function of what its
+//     operations return (no clocks, no randomness, no goroutines).
+//  2. No shared Go state: threads communicate through simulated memory only;
+//     Go state a lock keeps per thread outside the coroutine is written by that
+//     thread only, from what its operations returned (the program is built once
+//     per search and kept across restores).
+//  3. The Pause contract (package rdma): a spin iteration ending in Pause that
+//     only read (loads, READs, failed CASes) carries no state into the next. So
+//     at such a Pause the thread's history is cut back to what it was at the
+//     Pause that began the run of iterations.
+//  4. Rounds: a workload calls Thread.Round(key) at the top of each repetition
+//     of its operations (workload.LockCounter does: key = the repetition's
+//     index, or 0 when it repeats forever), promising that the thread's state
+//     there depends on nothing but key. Every arrival at one key is one state:
+//     the history becomes a marker of (thread, key) whose replay is the history
+//     of the first path that arrived there. This keeps earlier rounds' results
+//     out of the states, and makes an endless workload's states finite.
+//
+// Violations are detected at run time where they show: a replay whose thread
+// asks for another operation than it did (conditions 1 and 2) is an error; after
+// a cut (3 and 4), the operation a thread issues next must be the one it issued
+// after the point it was equated with; and the engine remembers, for every
+// history it hashed, the operation the thread issued after it: the same
+// history followed by two different operations (along two paths) proves the
+// thread's state is not a function of its history, and the search stops with an
+// error naming the thread and both operations. What these checks cannot see is a
+// dropped difference that never changes which operation comes next (it then
+// changes nothing the search observes either) or whose effect lies only in
+// paths pruned before it showed.
+//
+// A CAS retry loop without Pause (a swap emulated by READ then CAS until it
+// succeeds) carries the value a failed CAS returned into the next attempt: it
+// is state, and such a thread's history grows with every failure. Bounded
+// workloads stay finite; an endless one does not (its states never repeat).
+//
+// The step functions of StateEngine are the untimed path of Engine.Run written
+// out a second time (Run is untouched); a change to one is a change to both.
+//
 // # Strategies
 //
 // [Random] picks uniformly. [PCT] is probabilistic concurrency testing

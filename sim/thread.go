@@ -53,6 +53,9 @@ type Thread struct {
 	stuttered  bool // an early wake found nothing new: no more early wakes until woken
 	wokeAt     uint64
 	verbs      bool // the current iteration issued a verb (timed mode does not park it)
+
+	cut    bool // the thread passed a round point since its last operation (see Round; state.go)
+	cutKey int
 }
 
 // Now is the thread's simulated time in nanoseconds (timed mode; 0 otherwise):

@@ -16,6 +16,11 @@ const (
 	OpWrite   = "write"
 )
 
+// endlessCounterWrap: an endless LockCounter (no operation count) counts modulo
+// this, so that its memory takes finitely many values (a stateful search of an
+// endless workload needs finitely many states).
+const endlessCounterWrap = 4
+
 // LockCounter is the counter-under-lock workload: every thread takes the lock
 // OpsPerThread times; inside the critical section it does a non-atomic
 // read-modify-write of a counter on the home node (CPU load and store for
@@ -47,6 +52,13 @@ func (w LockCounter) Build(s Setup) (*Program, error) {
 		Thread: func(t *Thread) {
 			local := t.Node() == home
 			for i := 0; ops <= 0 || i < ops; i++ { // ops 0: until stopped
+				// Nothing is carried from one round to the next but the
+				// round's index (and, when endless, not even that).
+				if ops > 0 {
+					t.Round(i)
+				} else {
+					t.Round(0)
+				}
 				op := t.Call(OpAcquire)
 				lock.Acquire(t)
 				t.Return(op)
@@ -59,11 +71,15 @@ func (w LockCounter) Build(s Setup) (*Program, error) {
 					v = t.RRead(counter)
 				}
 				t.Return(op, v)
-				op = t.Call(OpWrite, v+1)
+				next := v + 1
+				if ops <= 0 {
+					next %= endlessCounterWrap
+				}
+				op = t.Call(OpWrite, next)
 				if local {
-					t.Store(counter, v+1)
+					t.Store(counter, next)
 				} else {
-					t.RWrite(counter, v+1)
+					t.RWrite(counter, next)
 				}
 				t.Return(op)
 				t.Exit()

@@ -103,6 +103,9 @@ type checkResult struct {
 	// counterexample comes from (violations only).
 	CounterexampleSchedule *int `json:"counterexample_schedule,omitempty"`
 
+	// The figures of --strategy states (see states.go); nil otherwise.
+	*StatesFields
+
 	trace     []traces.Event
 	names     []string
 	shardText string // the SHARD column of the text table; no column when no row has one
@@ -135,7 +138,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		threads     = fs.String("threads", "", "threads per node: one count for every node, or a comma-separated count per node (default: 1 on the home node, 2 on every other node)")
 		home        = fs.Int("home", def.Home, "the node that holds the lock")
 		acquires    = fs.Int("acquires", def.Acquires, "critical sections per thread")
-		strategy    = fs.String("strategy", checker.StrategyRandom, "schedule strategy: random, pct, or dfs (exhaustive, with partial-order reduction)")
+		strategy    = fs.String("strategy", checker.StrategyRandom, "schedule strategy: random, pct, dfs (exhaustive, with partial-order reduction), or states (exhaustive, stateful: every state once)")
+		minimal     = fs.Bool("minimal", false, "states: search in order of steps, so the counterexample has the fewest steps of any")
+		maxStates   = fs.Int64("max-states", 0, "states: stop after this many states (0: no limit; the result then says complete=false)")
 		preemptions = fs.Int("preemptions", -1, "dfs: bound the preemptions per execution (-1: no bound; a bound turns the reduction off)")
 		maxExec     = fs.Int("max-executions", 2_000_000, "dfs: stop after this many executions (the result then says complete=false)")
 		schedules   = fs.Int("schedules", 20000, "schedules to explore per algorithm")
@@ -179,8 +184,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if *format != "text" && *format != "json" {
 		return usagef("check: --format %q: want text or json", *format)
 	}
-	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT && *strategy != "dfs" {
-		return usagef("check: --strategy %q: want random, pct or dfs", *strategy)
+	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT && *strategy != "dfs" && *strategy != strategyStates {
+		return usagef("check: --strategy %q: want random, pct, dfs or states", *strategy)
 	}
 	switch {
 	case *schedules < 1:
@@ -205,7 +210,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("check: --progress-interval %v: want ≥ 0", *progEvery)
 	}
 	if *strategy == "dfs" && *shardSpec != "0/1" {
-		return usagef("check: --shard splits random and PCT campaigns, not --strategy dfs")
+		return usagef("check: --shard splits random and PCT campaigns, not --strategy %s", *strategy)
 	}
 	sh, err := parseShard(*shardSpec)
 	if err != nil {
@@ -213,7 +218,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	sh.first, sh.count = shardRange(sh.i, sh.n, *schedules)
 	sh.total = *schedules
-	if sh.count < 1 {
+	if sh.count < 1 && *strategy != strategyStates {
 		return usagef("check: --shard %s: this shard has no schedules: %d schedules split %d ways (want at most %d shards)", *shardSpec, *schedules, sh.n, *schedules)
 	}
 	counts := defaultThreads(*nodes, *home)
@@ -262,14 +267,18 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		cfg.Knobs = nil
 	}
 	if *timed != "" {
-		if *strategy == checker.StrategyDFS {
-			return usagef("check: --timed runs random or pct schedules, not dfs (time decides the order of steps not due at once)")
+		if *strategy == checker.StrategyDFS || *strategy == strategyStates {
+			return usagef("check: --timed runs random or pct schedules, not %s (time decides the order of steps not due at once)", *strategy)
 		}
 		if cfg.Timing, err = calibrate.LoadProfile(*timed); err != nil {
 			return usagef("check: --timed: %v", err)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	vcfg := cfg
+	if *strategy == strategyStates && cfg.Acquires == 0 && cfg.StepBound == 0 {
+		vcfg.StepBound = 1 // an endless workload: the stateful search needs no bound
+	}
+	if err := vcfg.Validate(); err != nil {
 		return usagef("check: %v", err)
 	}
 	_, names := cfg.ThreadInfos()
@@ -284,7 +293,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("check: %v", err)
 	}
 	c := &checkRun{opts: algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}, cfg: cfg, strategy: *strategy, sh: sh, seed: *seed,
-		depth: *depth, maxFindings: *maxFindings, workers: *workers, preemptions: *preemptions, maxExec: *maxExec, outDir: *outDir}
+		depth: *depth, maxFindings: *maxFindings, workers: *workers, preemptions: *preemptions, maxExec: *maxExec, outDir: *outDir,
+		states: statesSettings{minimal: *minimal, maxStates: *maxStates}}
 	if *progress {
 		c.progress = &progressMeter{w: stderr, tty: isTerminal(stderr), every: *progEvery, now: progressClock}
 	}
@@ -347,6 +357,8 @@ func finishCheck(results []checkResult, notRun []string, stderr io.Writer) error
 		switch {
 		case r.Strategy == "dfs":
 			ran = fmt.Sprintf("%s after %d executions (+%d pruned)", r.Algorithm, r.Executions, r.Pruned)
+		case r.StatesFields != nil:
+			ran = fmt.Sprintf("%s after %d states", r.Algorithm, r.States)
 		case r.Shard == "0/1":
 			ran = fmt.Sprintf("%s after %d of %d schedules", r.Algorithm, r.Schedules, r.CampaignSchedules)
 		default:
@@ -408,6 +420,7 @@ type checkRun struct {
 	progress                                          *progressMeter // nil: no progress shown
 	stop                                              <-chan struct{}
 	saveErr                                           error // the first failure to write into outDir
+	states                                            statesSettings
 }
 
 // settingsHash is a short stable hash of everything a replay file of this run
@@ -454,6 +467,9 @@ func (c *checkRun) save(path string, write func(string) error) error {
 }
 
 func (c *checkRun) checkOne(a algorithms.Algorithm) (checkResult, error) {
+	if c.strategy == strategyStates {
+		return c.checkStates(a)
+	}
 	start := time.Now()
 	cfg, opts, strategy, seed, sh := c.cfg, c.opts, c.strategy, c.seed, c.sh
 	lock := factory(a, opts)
@@ -599,13 +615,17 @@ func printResults(w io.Writer, results []checkResult) {
 	if sharded {
 		fmt.Fprint(tw, "SHARD\t")
 	}
-	exhaustive := false
+	exhaustive, stateful := false, false
 	for _, r := range results {
 		exhaustive = exhaustive || r.Strategy == "dfs"
+		stateful = stateful || r.StatesFields != nil
 	}
-	if exhaustive {
+	switch {
+	case stateful:
+		fmt.Fprintln(tw, statesHeader)
+	case exhaustive:
 		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tBYPASS\tEXECUTIONS\tCOMPLETE\tSTEPS\tSECONDS")
-	} else {
+	default:
 		fmt.Fprintln(tw, "ALGORITHM\tCONFIG\tVERDICT\tEXPECTED\tBYPASS\tSCHEDULES\tSTEPS\tSECONDS")
 	}
 	for _, r := range results {
@@ -625,6 +645,10 @@ func printResults(w io.Writer, results []checkResult) {
 		}
 		if !r.AsExpected {
 			exp += " (MISMATCH)"
+		}
+		if r.StatesFields != nil {
+			printStatesRow(tw, r, v, exp)
+			continue
 		}
 		if exhaustive {
 			complete := "no (bounded: stopped at --max-executions)"
@@ -646,6 +670,12 @@ func printResults(w io.Writer, results []checkResult) {
 		}
 		fmt.Fprintf(w, "\n%s: %s: %s\n", r.Algorithm, r.Property, r.Message)
 		switch {
+		case r.StatesFields != nil && r.StatesFields.Lasso != nil:
+			l := r.StatesFields.Lasso
+			fmt.Fprintf(w, "starvation lasso: %s waits forever: a stem of %d steps, then a cycle of %d steps a fair scheduler can repeat (replayed %d times), %d events:\n",
+				l.Thread, l.StemSteps, l.CycleSteps, l.Repeats, r.Length)
+		case r.StatesFields != nil && r.StatesFields.Minimal:
+			fmt.Fprintf(w, "minimal counterexample (the fewest steps of any violating execution), %d events:\n", r.Length)
 		case r.Preemptions != nil:
 			fmt.Fprintf(w, "shortest counterexample (fewest preemptions, %d, then fewest events), %d events:\n", *r.Preemptions, r.Length)
 		case r.LengthBefore > r.Length:

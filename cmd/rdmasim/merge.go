@@ -78,6 +78,11 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if len(files) == 0 {
 		return usagef("merge: no files given (want the --format json outputs of rdmasim check --shard i/n)")
 	}
+	// The shards of a --strategy states search merge by the union of their
+	// stored states (states.go).
+	if ok, err := mergeStates(files, *format, stdout); ok {
+		return err
+	}
 
 	// Read every row, grouped by algorithm in the order first seen.
 	var order []string

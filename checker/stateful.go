@@ -1,0 +1,763 @@
+package checker
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/rdmasim/rdmasim/nicmodel"
+	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
+)
+
+// StateSearch explores every reachable state of one configuration, each once
+// (stateful model checking; see package sim, "State caching"): a depth-first
+// search over states identified by 64-bit fingerprints, or, with Minimal, a
+// search in order of steps that gives the counterexample with the fewest
+// steps of all.
+//
+// It checks mutual exclusion (at every entry), deadlock and lost update (at
+// the end); linearizability, bypass bounds and starvation-by-step-bound are
+// not judged (they depend on the path, not the state). It runs untimed
+// configurations whose threads use blocking verbs and sequentially
+// consistent CPUs (nicmodel.Snapshot).
+type StateSearch struct {
+	Config   Config
+	Workload workload.Workload
+	// MaxStates stops the search after this many states (0: no limit); the
+	// report is then not Complete.
+	MaxStates int64
+	// StopAtFirst stops at the first violation.
+	StopAtFirst bool
+	// NoCache turns the visited set off: every path is followed to its end
+	// (a tree search, for cross-checks on tiny configurations).
+	NoCache bool
+	// Minimal searches in order of steps (a shortest-path search over
+	// states): the first violation found is one with the fewest steps.
+	Minimal bool
+	// Progress, if set, is called about every ProgressEvery states.
+	Progress      func(StateProgress)
+	ProgressEvery int64
+	// Stop, if set, ends the search early once closed (not Complete).
+	Stop <-chan struct{}
+	// Lassos records the state graph and, once the search is complete, looks
+	// for a starvation lasso (see Lasso); meant for endless workloads
+	// (Config.Acquires 0, which a StateSearch accepts untimed).
+	Lassos bool
+	// Shards > 1 runs shard Shard (0 … Shards-1) of the search: every shard
+	// runs the same search down to depth ShardDepth (default 8) and keeps the
+	// states there, the frontier, for later; shard i then explores from the
+	// frontier states whose index is i modulo Shards. Record, if set, sees
+	// every state a shard stores; the union of the shards' records (see
+	// StateRecord) is the whole search's (rdmasim merge computes it). Not with
+	// Workers, Minimal or Lassos.
+	Shard, Shards, ShardDepth int
+	Record                    func(StateRecord)
+	// Workers > 1 runs the depth-first search on that many goroutines sharing
+	// one visited set (not with Minimal, Lassos or NoCache); the figures and
+	// the verdict do not depend on it.
+	Workers int
+}
+
+// StateRecord is one state a (sharded) search stored: its fingerprint, how
+// many transitions leave it (Out; -1 when this shard stored it without
+// expanding it: another shard's frontier state), and whether every thread
+// finished there (with the fingerprint of its final memory) or it violates a
+// property. The union over shards, by fingerprint, taking the Out ≥ 0 of any
+// record that has one, gives the whole search's states (distinct
+// fingerprints), transitions (sum of Out), final states and findings.
+type StateRecord struct {
+	FP       uint64
+	Out      int32
+	Final    bool
+	FinalMem uint64
+	Finding  bool
+}
+
+// StateProgress is what a running search reports.
+type StateProgress struct {
+	States, Transitions int64
+	Elapsed             time.Duration
+}
+
+// StateReport is the outcome of a StateSearch.
+type StateReport struct {
+	Config Config // as explored (arbitration any)
+	// Complete: every reachable state was explored (up to hash compaction:
+	// see OmittedEstimate).
+	Complete bool
+	// States: distinct states stored; Transitions: steps fired.
+	States, Transitions int64
+	// FinalStates: distinct final memories of the states in which every
+	// thread finished; Finals lists their fingerprints, sorted.
+	FinalStates int
+	Finals      []uint64
+	Findings    int
+	Kinds       map[string]int
+	// Shortest is a violating execution, replayable: the first found, or
+	// with Minimal the one with the fewest steps (then Minimal is true).
+	Shortest *Counterexample
+	Minimal  bool
+	// OmittedEstimate is the expected number of states the search never
+	// explored because their 64-bit fingerprint equalled an earlier state's
+	// (hash compaction): about States²/2⁶⁵.
+	OmittedEstimate float64
+	// MemoryBytes is the visited set's size plus the peak of saved states.
+	MemoryBytes int64
+	MaxDepth    int
+	Elapsed     time.Duration
+	Interrupted bool
+	// Lasso is a starvation lasso (StateSearch.Lassos), replayed; nil when
+	// the complete search found none.
+	Lasso *Lasso
+}
+
+// stateSys is the system a StateSearch drives: the runner's configuration and
+// workload, rebuilt in a fresh engine at every restore.
+type stateSys struct {
+	r    *runner
+	nic  *nicmodel.NIC
+	run  workload.Run
+	eng  *sim.StateEngine
+	simc sim.Scratch
+	opts workload.Options
+}
+
+// snap is one saved state.
+type snap struct {
+	nic nicmodel.Snapshot
+	eng sim.EngineState
+	run workload.RunState
+}
+
+func newStateSys(cfg Config, wl workload.Workload) (*stateSys, error) {
+	if cfg.Timing != nil {
+		return nil, errors.New("states: timed mode is not supported")
+	}
+	cfg.Linearizability = false
+	cfg.BypassBound = 0
+	if cfg.Acquires == 0 && cfg.StepBound == 0 {
+		cfg.StepBound = math.MaxInt32 // validates an endless workload; a state search has no step bound
+	}
+	r, err := newRunner(cfg, wl)
+	if err != nil {
+		return nil, err
+	}
+	nic, err := nicmodel.New(r.nicCfg)
+	if err != nil {
+		return nil, err
+	}
+	return &stateSys{r: r, nic: nic}, nil
+}
+
+// fresh builds the program in a fresh engine; begin runs it to the initial
+// state. The program is built once: a restore keeps it, and the coroutines of
+// the threads that have not moved (see sim.StateEngine.Restore).
+func (s *stateSys) fresh(begin bool) error {
+	if s.eng != nil {
+		s.eng.Stop()
+		s.eng = nil
+	}
+	s.nic.Reset()
+	w := s.r
+	su := &setup{nic: s.nic, home: w.cfg.Home, ops: w.cfg.Acquires, infos: w.infos}
+	prog, err := w.wl.Build(su)
+	if err == nil {
+		err = su.err
+	}
+	if err == nil && (prog == nil || prog.Thread == nil) {
+		err = fmt.Errorf("the workload built no program (Program.Thread is nil)")
+	}
+	if err != nil {
+		return err
+	}
+	s.opts = workload.Options{Names: w.names, Label: s.nic.Label, GlobalAtomics: w.nicCfg.Scope == nicmodel.ScopeGlob}
+	s.run.Reset(prog, len(w.infos), s.opts)
+	if !s.run.Saveable() {
+		return errors.New("states: the workload has monitors of its own, which a saved state does not cover")
+	}
+	run := &s.run
+	body := func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), st)) }
+	s.eng, err = sim.NewStateEngine(s.nic, sim.Config{Scratch: &s.simc}, w.specs, body)
+	if err != nil {
+		return err
+	}
+	if begin {
+		s.eng.Begin()
+	}
+	return nil
+}
+
+func (s *stateSys) save(sn *snap) error {
+	if err := s.nic.TakeSnapshot(&sn.nic); err != nil {
+		return err
+	}
+	s.eng.Save(&sn.eng)
+	s.run.SaveState(&sn.run)
+	return nil
+}
+
+func (s *stateSys) restore(sn *snap) error {
+	s.run.ReleaseAll()
+	if err := s.eng.Restore(&sn.eng); err != nil {
+		return err
+	}
+	s.nic.RestoreSnapshot(&sn.nic, s.eng.PendingOp)
+	s.run.LoadState(&sn.run)
+	return nil
+}
+
+func (s *stateSys) fingerprint() uint64 {
+	return mix64(s.nic.StateHash() ^ mix64(s.eng.Hash()))
+}
+
+// mix64 is SplitMix64's finaliser.
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// judge returns the finding of the state the engine is in: a violation seen
+// while firing, a deadlock, or, at the end, a lost update. end reports that
+// every thread finished.
+func (s *stateSys) judge() (f *sim.Finding, end bool, opts []sim.Option) {
+	if f := s.eng.Finding(); f != nil {
+		return f, false, nil
+	}
+	if s.eng.Live() == 0 {
+		if wf := s.run.Final(s.nic.Peek); wf != nil {
+			return &sim.Finding{Property: wf.Property, Message: wf.Message, Step: s.eng.Steps()}, true, nil
+		}
+		return nil, true, nil
+	}
+	opts = s.eng.Options()
+	if len(opts) == 0 {
+		s.eng.Deadlock()
+		return s.eng.Finding(), false, nil
+	}
+	return nil, false, opts
+}
+
+// visited is a set of 64-bit fingerprints (hash compaction): open addressing,
+// linear probing, 0 stands for fingerprint 0's slot being empty.
+type visited struct {
+	t    []uint64
+	n    int64
+	zero bool
+}
+
+func (v *visited) add(fp uint64) bool {
+	if fp == 0 {
+		if v.zero {
+			return false
+		}
+		v.zero = true
+		v.n++
+		return true
+	}
+	if v.n*4 >= int64(len(v.t))*3 {
+		v.grow()
+	}
+	mask := uint64(len(v.t) - 1)
+	for i := fp & mask; ; i = (i + 1) & mask {
+		switch v.t[i] {
+		case fp:
+			return false
+		case 0:
+			v.t[i] = fp
+			v.n++
+			return true
+		}
+	}
+}
+
+func (v *visited) grow() {
+	old := v.t
+	n := max(1<<16, 2*len(old))
+	v.t = make([]uint64, n)
+	mask := uint64(n - 1)
+	for _, fp := range old {
+		if fp == 0 {
+			continue
+		}
+		i := fp & mask
+		for v.t[i] != 0 {
+			i = (i + 1) & mask
+		}
+		v.t[i] = fp
+	}
+}
+
+func (v *visited) bytes() int64 { return int64(len(v.t)) * 8 }
+
+// dfsFrame is a state on the DFS stack: its options and the next to fire.
+type dfsFrame struct {
+	opts  []sim.Option
+	next  int
+	sn    *snap // saved when the state has more than one option
+	node  int32 // in the state graph (StateSearch.Lassos)
+	steps int
+	since []int // the run's PendingSince in this state (StateSearch.Lassos)
+	given bool  // parallel search: the options left were handed to another worker
+}
+
+// Run explores.
+func (x StateSearch) Run() (StateReport, error) {
+	if x.Minimal {
+		return x.runMinimal()
+	}
+	if x.Workers > 1 && !x.Lassos && !x.NoCache {
+		return x.runParallel()
+	}
+	start := time.Now()
+	x.Config.Arbitration = "any"
+	s, err := newStateSys(x.Config, x.Workload)
+	if err != nil {
+		return StateReport{}, err
+	}
+	defer func() {
+		if s.eng != nil {
+			s.eng.Stop()
+		}
+	}()
+	rep := StateReport{Config: x.Config}
+	var seen visited
+	finals := map[uint64]bool{}
+	var stack []dfsFrame
+	var pool []*snap
+	var best []sim.Decision
+	var bestFinding *sim.Finding
+	peakSnaps := 0
+	every := x.ProgressEvery
+	if every <= 0 {
+		every = 100_000
+	}
+
+	var g *stateGraph
+	if x.Lassos {
+		if x.NoCache {
+			return rep, errors.New("states: lassos need the visited set")
+		}
+		g = newStateGraph()
+	}
+	cur := int32(-1) // the state's node in g
+	var since []int
+	// Sharding: the decisions that lead to the root of the search under way,
+	// the frontier kept for later, and whether the shared phase is on.
+	var prefix []sim.Decision
+	type root struct {
+		sn     *snap
+		opts   []sim.Option
+		prefix []sim.Decision
+	}
+	var frontier []root
+	sharded := x.Shards > 1
+	depth := x.ShardDepth
+	if depth <= 0 {
+		depth = 8
+	}
+	if sharded && (x.Shard < 0 || x.Shard >= x.Shards || x.Lassos || x.NoCache) {
+		return rep, fmt.Errorf("states: shard %d/%d: want 0 ≤ shard < shards, and no lassos or uncached search", x.Shard, x.Shards)
+	}
+	phase1 := sharded
+	var lastFP uint64
+	// visit judges the state the engine is in; it returns its options when
+	// it is new and not final.
+	visit := func() ([]sim.Option, bool, error) {
+		if err := s.eng.Err(); err != nil {
+			return nil, false, err
+		}
+		fp := s.fingerprint()
+		lastFP = fp
+		if g != nil {
+			idx, _ := g.node(fp)
+			if len(stack) > 0 {
+				fr := &stack[len(stack)-1]
+				o := fr.opts[fr.next-1]
+				since = s.run.PendingSince(since)
+				var returned uint64
+				for id, at := range since {
+					if id < 64 && at != fr.since[id] {
+						returned |= 1 << id
+					}
+				}
+				g.out[fr.node] = append(g.out[fr.node], gedge{to: idx, thread: int32(s.eng.Owner(o)), pick: int32(fr.next - 1),
+					of: int32(len(fr.opts)), steps: int32(s.eng.Steps() - fr.steps), returned: returned})
+			} else {
+				g.initSteps = s.eng.Steps()
+			}
+			cur = idx
+		}
+		if !x.NoCache && !seen.add(fp) {
+			return nil, false, nil
+		}
+		rep.States++
+		if x.Progress != nil && rep.States%every == 0 {
+			x.Progress(StateProgress{States: rep.States, Transitions: rep.Transitions, Elapsed: time.Since(start)})
+		}
+		f, end, opts := s.judge()
+		if end {
+			finals[s.nic.Fingerprint()] = true
+		}
+		if x.Record != nil && (end || f != nil) {
+			r := StateRecord{FP: fp, Final: end, Finding: f != nil}
+			if end {
+				r.FinalMem = s.nic.Fingerprint()
+			}
+			x.Record(r)
+		}
+		if g != nil {
+			g.pending[cur] = s.run.PendingMask()
+			for _, o := range opts {
+				if !o.Wake {
+					g.enabled[cur] |= 1 << s.eng.Owner(o)
+				}
+			}
+		}
+		if f != nil {
+			rep.Findings++
+			if rep.Kinds == nil {
+				rep.Kinds = map[string]int{}
+			}
+			rep.Kinds[f.Property]++
+			if best == nil || f.Step < bestFinding.Step {
+				best = append(slices.Clone(prefix), decisionsOf(stack)...)
+				bestFinding = f
+			}
+			return nil, true, nil
+		}
+		return opts, false, nil
+	}
+	push := func(opts []sim.Option) (bool, error) {
+		if phase1 && len(stack) == depth {
+			// The frontier: every shard stores it; its owner explores it.
+			r := root{sn: &snap{}, opts: slices.Clone(opts), prefix: append(slices.Clone(prefix), decisionsOf(stack)...)}
+			if err := s.save(r.sn); err != nil {
+				return false, err
+			}
+			frontier = append(frontier, r)
+			if x.Record != nil {
+				x.Record(StateRecord{FP: lastFP, Out: -1})
+			}
+			return false, nil
+		}
+		if x.Record != nil {
+			x.Record(StateRecord{FP: lastFP, Out: int32(len(opts))})
+		}
+		stack = append(stack, dfsFrame{})
+		fr := &stack[len(stack)-1]
+		fr.opts = append(fr.opts[:0], opts...)
+		fr.next = 0
+		fr.node, fr.steps = cur, s.eng.Steps()
+		if g != nil {
+			fr.since = s.run.PendingSince(fr.since)
+		}
+		if len(opts) > 1 {
+			if len(pool) == 0 {
+				pool = append(pool, &snap{})
+			}
+			fr.sn = pool[len(pool)-1]
+			pool = pool[:len(pool)-1]
+			if err := s.save(fr.sn); err != nil {
+				return false, err
+			}
+		}
+		rep.MaxDepth = max(rep.MaxDepth, len(stack))
+		peakSnaps = max(peakSnaps, len(stack))
+		return true, nil
+	}
+
+	if err := s.fresh(true); err != nil {
+		return rep, err
+	}
+	opts, found, err := visit()
+	if err != nil {
+		return rep, err
+	}
+	if opts != nil {
+		if _, err := push(opts); err != nil {
+			return rep, err
+		}
+	}
+	atTop := true // the engine is in the state of the top frame
+	stopped := found && x.StopAtFirst
+	nextRoot := x.Shard
+	for {
+		if len(stack) == 0 && phase1 && !stopped && !rep.Interrupted && (x.MaxStates == 0 || rep.States < x.MaxStates) {
+			// The shared phase is over: explore this shard's frontier states.
+			phase1 = false
+		}
+		if len(stack) == 0 && !phase1 && sharded && nextRoot < len(frontier) && !stopped && !rep.Interrupted &&
+			(x.MaxStates == 0 || rep.States < x.MaxStates) {
+			r := frontier[nextRoot]
+			frontier[nextRoot].sn = nil
+			nextRoot += x.Shards
+			if err := s.restore(r.sn); err != nil {
+				return rep, err
+			}
+			prefix = r.prefix
+			lastFP = s.fingerprint()
+			if _, err := push(r.opts); err != nil {
+				return rep, err
+			}
+			atTop = true
+		}
+		if len(stack) == 0 || stopped {
+			break
+		}
+		for len(stack) > 0 && !stopped {
+			if x.MaxStates > 0 && rep.States >= x.MaxStates {
+				break
+			}
+			if x.Stop != nil && rep.Transitions&1023 == 0 {
+				select {
+				case <-x.Stop:
+					rep.Interrupted = true
+				default:
+				}
+				if rep.Interrupted {
+					break
+				}
+			}
+			fr := &stack[len(stack)-1]
+			if fr.next == len(fr.opts) {
+				if fr.sn != nil {
+					pool = append(pool, fr.sn)
+					fr.sn = nil
+				}
+				stack = stack[:len(stack)-1]
+				atTop = false
+				continue
+			}
+			if !atTop {
+				if err := s.restore(fr.sn); err != nil {
+					return rep, err
+				}
+			}
+			o := fr.opts[fr.next]
+			fr.next++
+			s.eng.Fire(o)
+			rep.Transitions++
+			opts, found, err := visit()
+			if err != nil {
+				return rep, err
+			}
+			if found && x.StopAtFirst {
+				stopped = true
+				break
+			}
+			if opts == nil {
+				atTop = false
+				continue
+			}
+			pushed, err := push(opts)
+			if err != nil {
+				return rep, err
+			}
+			atTop = pushed
+		}
+		if rep.Interrupted || (x.MaxStates > 0 && rep.States >= x.MaxStates) {
+			break
+		}
+	}
+	rep.Complete = len(stack) == 0 && !rep.Interrupted && !stopped && !phase1 && (!sharded || nextRoot >= len(frontier))
+	rep.finish(finals, &seen, peakSnaps, start)
+	// A fair cycle in the part explored is a lasso whether or not the search
+	// is complete; only a complete search proves there is none.
+	if g != nil && !rep.Interrupted {
+		if l := g.findLasso(len(s.r.infos)); l != nil {
+			if err := replayLasso(x.Config, x, l); err != nil {
+				return rep, err
+			}
+			rep.Lasso = l
+		}
+		rep.MemoryBytes += int64(len(g.enabled))*64 + rep.Transitions*16
+	}
+	if best != nil {
+		cx, err := Replay(x.Config, x.Workload, best)
+		if err != nil {
+			return rep, fmt.Errorf("states: the violation does not replay: %v", err)
+		}
+		rep.Shortest = &Counterexample{Finding: *cx.Finding, Decisions: best, Execution: cx, LengthBefore: len(cx.Trace)}
+	}
+	return rep, nil
+}
+
+func (rep *StateReport) finish(finals map[uint64]bool, seen *visited, peakSnaps int, start time.Time) {
+	for fp := range finals {
+		rep.Finals = append(rep.Finals, fp)
+	}
+	slices.Sort(rep.Finals)
+	rep.FinalStates = len(rep.Finals)
+	n := float64(rep.States)
+	rep.OmittedEstimate = n * n / math.Exp2(65)
+	rep.MemoryBytes = seen.bytes() + int64(peakSnaps)*512
+	rep.Elapsed = time.Since(start)
+}
+
+// decisionsOf is the decision list of the path on the stack, the option
+// fired last included: one decision per state with two options or more.
+func decisionsOf(stack []dfsFrame) []sim.Decision {
+	var d []sim.Decision
+	for _, fr := range stack {
+		if len(fr.opts) > 1 {
+			d = append(d, sim.Decision{Pick: fr.next - 1, Of: len(fr.opts)})
+		}
+	}
+	return d
+}
+
+// mnode is a state of the minimal search: where it was reached from.
+type mnode struct {
+	sn       *snap
+	parent   *mnode
+	pick, of int
+	steps    int
+	fp       uint64
+}
+
+func (n *mnode) decisions() []sim.Decision {
+	var d []sim.Decision
+	for ; n != nil; n = n.parent {
+		if n.of > 1 {
+			d = append(d, sim.Decision{Pick: n.pick, Of: n.of})
+		}
+	}
+	slices.Reverse(d)
+	return d
+}
+
+// runMinimal searches states in order of steps (Dijkstra: a step costs the
+// engine steps it takes, Pauses included), so the first violation reached is
+// one of the fewest steps.
+func (x StateSearch) runMinimal() (StateReport, error) {
+	start := time.Now()
+	x.Config.Arbitration = "any"
+	s, err := newStateSys(x.Config, x.Workload)
+	if err != nil {
+		return StateReport{}, err
+	}
+	defer func() {
+		if s.eng != nil {
+			s.eng.Stop()
+		}
+	}()
+	rep := StateReport{Config: x.Config, Minimal: true}
+	finals := map[uint64]bool{}
+	dist := map[uint64]int{}
+	buckets := map[int][]*mnode{}
+	var seen visited
+	var best *mnode
+	var bestFinding *sim.Finding
+	peak := 0
+	frontier := 0
+
+	if err := s.fresh(true); err != nil {
+		return rep, err
+	}
+	root := &mnode{steps: s.eng.Steps(), sn: &snap{}}
+	if err := s.eng.Err(); err != nil {
+		return rep, err
+	}
+	root.fp = s.fingerprint()
+	if f, end, opts := s.judge(); f != nil || end || opts == nil {
+		// A violation or the end before any choice: nothing to search.
+		rep.States = 1
+		if end {
+			finals[s.nic.Fingerprint()] = true
+		}
+		if f != nil {
+			best, bestFinding = root, f
+		}
+	} else {
+		if err := s.save(root.sn); err != nil {
+			return rep, err
+		}
+		dist[root.fp] = root.steps
+		buckets[root.steps] = append(buckets[root.steps], root)
+		frontier = 1
+	}
+	for d := root.steps; frontier > 0; d++ {
+		if best != nil && d >= bestFinding.Step {
+			break
+		}
+		if x.MaxStates > 0 && rep.States >= x.MaxStates {
+			break
+		}
+		list := buckets[d]
+		delete(buckets, d)
+		for _, n := range list {
+			frontier--
+			if dist[n.fp] < n.steps {
+				n.sn = nil
+				continue // reached in fewer steps since
+			}
+			rep.States++
+			seen.add(n.fp)
+			if err := s.restore(n.sn); err != nil {
+				return rep, err
+			}
+			opts := slices.Clone(s.eng.Options())
+			for i, o := range opts {
+				if i > 0 {
+					if err := s.restore(n.sn); err != nil {
+						return rep, err
+					}
+				}
+				s.eng.Fire(o)
+				rep.Transitions++
+				if err := s.eng.Err(); err != nil {
+					return rep, err
+				}
+				c := &mnode{parent: n, pick: i, of: len(opts), steps: s.eng.Steps(), fp: s.fingerprint()}
+				if old, ok := dist[c.fp]; ok && old <= c.steps {
+					continue
+				}
+				dist[c.fp] = c.steps
+				f, end, copts := s.judge()
+				if end {
+					finals[s.nic.Fingerprint()] = true
+				}
+				if f != nil {
+					rep.Findings++
+					if rep.Kinds == nil {
+						rep.Kinds = map[string]int{}
+					}
+					rep.Kinds[f.Property]++
+					if best == nil || f.Step < bestFinding.Step {
+						best, bestFinding = c, f
+					}
+					continue
+				}
+				if end || copts == nil {
+					rep.States++
+					seen.add(c.fp)
+					continue
+				}
+				c.sn = &snap{}
+				if err := s.save(c.sn); err != nil {
+					return rep, err
+				}
+				buckets[c.steps] = append(buckets[c.steps], c)
+				frontier++
+				peak = max(peak, frontier)
+			}
+			n.sn = nil
+		}
+	}
+	rep.Complete = frontier == 0 || best != nil
+	rep.finish(finals, &seen, peak, start)
+	rep.MemoryBytes += int64(len(dist)) * 48
+	if best != nil {
+		dec := best.decisions()
+		cx, err := Replay(x.Config, x.Workload, dec)
+		if err != nil {
+			return rep, fmt.Errorf("states: the minimal violation does not replay: %v", err)
+		}
+		rep.Shortest = &Counterexample{Finding: *cx.Finding, Decisions: dec, Execution: cx, LengthBefore: len(cx.Trace)}
+	}
+	return rep, nil
+}

@@ -1,0 +1,92 @@
+package checker
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/rdmasim/rdmasim/algorithms"
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/sim"
+)
+
+// TestStateRestoreRoundTrip: along random executions, a state saved, left by
+// a few random steps and restored has the same fingerprint and offers the same
+// options, and firing the same option from it leads to the same fingerprint
+// as the first time.
+func TestStateRestoreRoundTrip(t *testing.T) {
+	for _, name := range []string{"alock", "mcs", "spin-naive"} {
+		a, err := algorithms.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
+			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		})
+		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca", Arbitration: "any"}
+		s, err := newStateSys(cfg, wl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		checked := 0
+		for run := range 20 {
+			if err := s.fresh(true); err != nil {
+				t.Fatal(err)
+			}
+			for step := 0; step < 400; step++ {
+				if f, end, _ := s.judge(); f != nil || end {
+					break
+				}
+				opts := slices.Clone(s.eng.Options())
+				fp := s.fingerprint()
+				var sn snap
+				if err := s.save(&sn); err != nil {
+					t.Fatal(err)
+				}
+				pick := rng.IntN(len(opts))
+				s.eng.Fire(opts[pick])
+				after := s.fingerprint()
+				// Wander off, then come back.
+				for range rng.IntN(5) {
+					if f, end, o := s.judge(); f != nil || end || len(o) == 0 {
+						break
+					}
+					o := s.eng.Options()
+					s.eng.Fire(o[rng.IntN(len(o))])
+				}
+				if err := s.restore(&sn); err != nil {
+					t.Fatalf("%s run %d step %d: %v", name, run, step, err)
+				}
+				if got := s.fingerprint(); got != fp {
+					t.Fatalf("%s run %d step %d: restored fingerprint %x, saved %x", name, run, step, got, fp)
+				}
+				if got := s.eng.Options(); !sameOpts(got, opts) {
+					t.Fatalf("%s run %d step %d: restored options %v, saved %v", name, run, step, got, opts)
+				}
+				s.eng.Fire(opts[pick])
+				if got := s.fingerprint(); got != after {
+					t.Fatalf("%s run %d step %d: the same step from the restored state leads to %x, first %x", name, run, step, got, after)
+				}
+				if err := s.eng.Err(); err != nil {
+					t.Fatal(err)
+				}
+				checked++
+			}
+		}
+		s.eng.Stop()
+		t.Logf("%s: %d round trips", name, checked)
+	}
+}
+
+func sameOpts(a, b []sim.Option) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

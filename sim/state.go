@@ -1,0 +1,624 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/rdmasim/rdmasim/rdma"
+	"github.com/rdmasim/rdmasim/traces"
+)
+
+// StateEngine drives an Engine one step at a time for a stateful search (see
+// the package doc, "State caching"): it records, per thread, the results its
+// operations returned, hashes the engine's part of a state, saves it and
+// rebuilds it in a fresh engine by feeding each thread's coroutine its
+// recorded results, without the model.
+//
+// Only untimed executions are supported. The step functions are the untimed
+// path of Engine.Run, written out a second time so that Run stays untouched;
+// a change to one must be made to the other.
+type StateEngine struct {
+	e    *Engine
+	body func(*Thread)
+	x    []threadExt
+	er   error // a broken exactness condition, or a nondeterministic replay
+	recs []*hnode
+	reps []map[int]*roundPoint // by thread, by round key
+	cur  []*roundPoint         // by thread: the round point whose first operation is awaited
+	// next maps a thread's history (hash) to the operation it issued next: a
+	// history followed by two different operations proves the thread's state
+	// is not a function of its history (the exactness condition broken).
+	next     map[uint64]opSig
+	rscratch []readRec
+	// Respawned counts the coroutines rebuilt by Restore; Replayed the
+	// operations fed to them.
+	Respawned, Replayed int64
+}
+
+// threadExt is what a StateEngine keeps of a thread besides the Engine.
+type threadExt struct {
+	node    *hnode // the thread's operations so far (spin iterations cut), newest first
+	started bool   // the thread has issued an operation (t.op is its own)
+	// Spin iterations: the history at the thread's last Pause that began a
+	// run of iterations, whether the operations since then only read, and
+	// the first operation after that Pause.
+	pauseNode  *hnode
+	hasPause   bool
+	clean      bool
+	afterPause bool
+	first      opSig
+	firstSet   bool
+	expect     opSig // after a cut: what the thread must issue next
+	expectSet  bool
+	// Rounds (Thread.Round): the first operation after a round point must be
+	// the one the representative of that round point issued.
+	afterRound     bool
+	roundExpect    opSig
+	roundExpectSet bool
+}
+
+// roundPoint is the representative of a thread's round point: the history of
+// the first path that reached it (to replay), and the first operation after.
+type roundPoint struct {
+	node     *hnode
+	first    opSig
+	firstSet bool
+}
+
+// hnode is one completed operation of a thread: a persistent list, so a saved
+// state shares the history of its ancestors.
+type hnode struct {
+	parent *hnode
+	rec    opRec
+	h      uint64
+	n      int
+	// marker: a round point, no operation (replay skips it); its h is the
+	// round point's own, not derived from its parent's.
+	marker bool
+}
+
+type opRec struct {
+	sig    opSig
+	result uint64
+	req    rdma.Req
+	ok     bool
+	buf    []uint64
+}
+
+// opSig is what a thread asked for: the operation, its word and operands.
+type opSig struct {
+	kind  rdma.Op
+	post  bool
+	addr  rdma.Ptr
+	a, b  uint64
+	words int
+	qp    rdma.QP
+	local rdma.Ptr
+	req   rdma.Req
+}
+
+func sigOf(op *Op) opSig {
+	return opSig{kind: op.Kind, post: op.Post, addr: op.Addr, a: op.A, b: op.B, words: max(op.Words, len(op.Buf)),
+		qp: op.QP, local: op.Local, req: op.Req}
+}
+
+func (s opSig) hash(h uint64) uint64 {
+	p := uint64(0)
+	if s.post {
+		p = 1
+	}
+	h = hmix(h, uint64(s.kind)|p<<8|uint64(s.words)<<16)
+	h = hmix(h, uint64(s.addr))
+	h = hmix(h, s.a)
+	h = hmix(h, s.b)
+	if s.post || s.kind == rdma.OpWait || s.kind == rdma.OpPoll {
+		h = hmix(h, uint64(s.qp.Node)<<32|uint64(s.qp.Lane))
+		h = hmix(h, uint64(s.local)^uint64(s.req)<<1)
+	}
+	return h
+}
+
+func (s opSig) String() string {
+	return fmt.Sprintf("%v %s (operands %d, %d)", s.kind, s.addr, s.a, s.b)
+}
+
+// hmix folds v into h (multiply-xorshift).
+func hmix(h, v uint64) uint64 {
+	h ^= v + 0x9e3779b97f4a7c15 + h<<6 + h>>2
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 31
+	return h
+}
+
+// NewStateEngine returns a new engine (as New) driven one step at a time. The
+// configuration must be untimed.
+func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) (*StateEngine, error) {
+	if cfg.Timed {
+		return nil, fmt.Errorf("sim: a stateful search runs untimed executions only")
+	}
+	e := New(m, cfg, specs, body)
+	n := len(e.threads)
+	return &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n)}, nil
+}
+
+// respawn gives t a new coroutine running body from its start (as New does).
+func (s *StateEngine) respawn(t *Thread) {
+	if !t.done {
+		t.stop()
+	}
+	t.op, t.panicked, t.panicAt, t.done = Op{}, nil, "", false
+	body := s.body
+	seq := func(yield func(*Op) bool) {
+		t.yield = yield
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(stopSignal); !ok {
+					t.panicked, t.panicAt = r, traces.PanicSite()
+				}
+			}
+		}()
+		body(t)
+	}
+	t.next, t.stop = iter.Pull(seq)
+	s.Respawned++
+}
+
+// Engine returns the engine.
+func (s *StateEngine) Engine() *Engine { return s.e }
+
+// Err reports a broken exactness condition of state caching (a thread that
+// carried state across a Pause) or a replay that diverged; nil when none.
+func (s *StateEngine) Err() error { return s.er }
+
+// Begin runs every thread to its first step: the initial state.
+func (s *StateEngine) Begin() {
+	for _, t := range s.e.threads {
+		if s.e.finding != nil {
+			break
+		}
+		s.resume(t)
+	}
+}
+
+// Options returns the enabled options in the order Run offers them (a
+// decision's Pick indexes them); the slice is reused by the next call.
+func (s *StateEngine) Options() []Option {
+	e := s.e
+	opts := e.model.Enabled(e.opts[:0])
+	opts = e.earlyWakes(opts)
+	e.opts = opts
+	return opts
+}
+
+// Finding is the property the execution broke so far, or nil.
+func (s *StateEngine) Finding() *Finding { return s.e.finding }
+
+// Live is the number of threads that have not finished.
+func (s *StateEngine) Live() int { return s.e.live }
+
+// Steps is the number of steps taken so far (Result.Steps of Run).
+func (s *StateEngine) Steps() int { return s.e.steps }
+
+// Deadlock reports the engine's deadlock finding (no option enabled while a
+// thread has not finished).
+func (s *StateEngine) Deadlock() {
+	s.e.fail("deadlock", s.e.describeWaiting())
+}
+
+// Fire runs one enabled option, as Run does.
+func (s *StateEngine) Fire(o Option) {
+	e := s.e
+	e.steps++
+	t := e.owner(o.Thread)
+	if o.Wake {
+		t.parked = false
+		e.parked--
+		t.earlyWoken = true
+		t.wokeAt = e.writes
+		t.reads, t.accesses = t.reads[:0], 0
+		s.resume(t)
+		return
+	}
+	e.stepWrote = false
+	if e.model.Fire(o) {
+		s.resume(t)
+	}
+	for i := 0; i < len(e.woken) && e.finding == nil; i++ {
+		s.resume(e.woken[i])
+	}
+	e.woken = e.woken[:0]
+}
+
+// Stop ends every thread's coroutine; the engine is not used again.
+func (s *StateEngine) Stop() { s.e.stopAll() }
+
+// resume is Engine.resume, recording what the thread's operations returned.
+func (s *StateEngine) resume(t *Thread) {
+	e := s.e
+	x := &s.x[t.id]
+	inline := 0
+	for {
+		if x.started {
+			s.completed(t, x)
+		}
+		op, ok := t.next()
+		x.started = true
+		if t.cut {
+			t.cut = false
+			s.roundPoint(t, x)
+		}
+		if !ok {
+			t.done = true
+			e.live--
+			if t.panicked != nil {
+				e.fail("panic", fmt.Sprintf("%s panicked at step %d: %v (at %s)", t.name, e.steps, t.panicked, t.panicAt))
+			}
+			return
+		}
+		if e.finding != nil {
+			return
+		}
+		s.issued(t, x, op)
+		switch op.Kind {
+		case rdma.OpPause:
+			s.pausing(x)
+			if e.pause(t) {
+				e.steps++
+				return
+			}
+			e.steps++
+		case rdma.OpAlloc:
+			p, err := e.model.Alloc(t.node, op.Words)
+			if err != nil {
+				e.fail("misuse", fmt.Sprintf("%s Alloc(%d): %v", t.name, op.Words, err))
+				return
+			}
+			op.Result = uint64(p)
+		default:
+			t.opSeq++
+			if op.Kind.IsVerb() {
+				t.verbs = true
+			}
+			done, err := e.model.Issue(t, op)
+			if err != nil {
+				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
+				return
+			}
+			if !done {
+				return
+			}
+			if inline++; inline > maxInline {
+				e.fail("step bound", fmt.Sprintf("%s completed %d operations in a row without a step (a loop that posts and never waits or pauses?)", t.name, maxInline))
+				return
+			}
+		}
+	}
+}
+
+// completed records the result of the operation t just completed.
+func (s *StateEngine) completed(t *Thread, x *threadExt) {
+	op := &t.op
+	r := opRec{sig: sigOf(op), result: op.Result, req: op.Req, ok: op.OK}
+	if op.Kind == rdma.OpRReadN && !op.Post {
+		r.buf = append([]uint64(nil), op.Buf...)
+	}
+	switch {
+	case op.Post:
+		x.clean = false
+	case op.Kind == rdma.OpLoad, op.Kind == rdma.OpRRead, op.Kind == rdma.OpRReadN, op.Kind == rdma.OpFence, op.Kind == rdma.OpPause:
+	case (op.Kind == rdma.OpCAS || op.Kind == rdma.OpRCAS) && op.Result != op.A:
+	default:
+		x.clean = false
+	}
+	h := r.sig.hash(0x51afd7ed558ccd)
+	h = hmix(h, r.result)
+	h = hmix(h, uint64(r.req)<<1|b2u(r.ok))
+	for _, v := range r.buf {
+		h = hmix(h, v)
+	}
+	n := &hnode{parent: x.node, rec: r}
+	if x.node != nil {
+		n.h, n.n = hmix(x.node.h, h), x.node.n+1
+	} else {
+		n.h, n.n = hmix(0x7f4a7c15, h), 1
+	}
+	x.node = n
+}
+
+// Round marks a round point of the thread: by the caller's word, its state here
+// depends on nothing but key (the workload's loop index, or 0 for an endless
+// workload that repeats operations carrying nothing from one to the next). A
+// stateful search equates every arrival of the thread at a round point of the
+// same key, which keeps the results of earlier rounds out of its states (and
+// makes the states of an endless workload finite); the first operation after
+// each arrival is checked against the first after the first arrival. Outside a
+// stateful search it does nothing.
+func (t *Thread) Round(key int) { t.cut, t.cutKey = true, key }
+
+// roundPoint applies a round point: the history becomes a marker of (thread,
+// key) whose replay is the representative's, and the spin-iteration state
+// starts afresh (the round's first Pause cuts nothing).
+func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
+	key := t.cutKey
+	m := s.reps[t.id]
+	if m == nil {
+		m = map[int]*roundPoint{}
+		s.reps[t.id] = m
+	}
+	rp := m[key]
+	if rp == nil {
+		rp = &roundPoint{node: x.node}
+		m[key] = rp
+	} else {
+		x.roundExpect, x.roundExpectSet = rp.first, rp.firstSet
+	}
+	n := 0
+	if rp.node != nil {
+		n = rp.node.n
+	}
+	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
+	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
+	x.afterRound = true
+	s.cur[t.id] = rp
+}
+
+// issued checks a thread's operation after a cut spin iteration: it must be
+// the one the thread issued after the Pause its state was cut back to.
+func (s *StateEngine) issued(t *Thread, x *threadExt, op *Op) {
+	sig := sigOf(op)
+	if x.afterRound {
+		x.afterRound = false
+		if x.roundExpectSet {
+			x.roundExpectSet = false
+			if sig != x.roundExpect && s.er == nil {
+				s.er = fmt.Errorf("state caching is not exact for this program: after a round point %s went on with %v where, after its first round point, it went on with %v (the thread carries state from one round into the next)",
+					t.name, sig, x.roundExpect)
+			}
+		} else if rp := s.cur[t.id]; rp != nil && !rp.firstSet {
+			rp.first, rp.firstSet = sig, true
+		}
+	}
+	if !x.afterPause {
+		return
+	}
+	x.afterPause = false
+	if x.expectSet {
+		x.expectSet = false
+		if sig != x.expect && s.er == nil {
+			s.er = fmt.Errorf("state caching is not exact for this program: after a spin iteration that only read, %s went on with %v where, after the Pause it was equated with, it went on with %v (the thread carries state from one spin iteration into the next, or left one spin loop for another without a write)",
+				t.name, sig, x.expect)
+		}
+	}
+	if !x.firstSet {
+		x.first, x.firstSet = sig, true
+	}
+}
+
+// pausing is called at every Pause: a spin iteration that only read since the
+// previous Pause carries, by the Pause contract, no state into the next one,
+// so the thread's history is cut back to what it was at that Pause.
+func (s *StateEngine) pausing(x *threadExt) {
+	if x.hasPause && x.clean {
+		x.node = x.pauseNode
+		x.expect, x.expectSet = x.first, x.firstSet
+	} else {
+		x.pauseNode, x.hasPause, x.firstSet = x.node, true, false
+	}
+	x.clean = true
+	x.afterPause = true
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Hash hashes the engine's part of the state: every thread's history (spin
+// iterations cut), the operation it waits in, and its spin-reduction state.
+// The model's part (memory, operations in flight) is the model's to hash.
+func (s *StateEngine) Hash() uint64 {
+	e := s.e
+	h := uint64(0x6a09e667f3bcc909)
+	for i, t := range e.threads {
+		x := &s.x[i]
+		if t.done {
+			h = hmix(h, 0xd0e0)
+			continue
+		}
+		flags := b2u(t.parked) | b2u(t.stuttered)<<1 | b2u(t.earlyWoken)<<2 | b2u(t.earlyWoken && e.writes == t.wokeAt)<<3 |
+			b2u(t.wrote)<<4 | uint64(min(t.accesses, 2))<<5 | b2u(x.clean)<<8 | b2u(x.hasPause)<<9 | b2u(x.firstSet)<<10 |
+			b2u(x.expectSet)<<11 | b2u(x.afterPause)<<12
+		h = hmix(h, flags)
+		// What the iteration read matters as a set, and only while it may
+		// still park (it wrote nothing): the engine's spin reduction looks
+		// no further.
+		if t.parked || !t.wrote {
+			h = hashReads(h, t.reads, &s.rscratch)
+		}
+		if x.node != nil {
+			h = hmix(h, x.node.h)
+		}
+		if x.hasPause && x.pauseNode != nil {
+			h = hmix(h, x.pauseNode.h^0x1234567)
+		}
+		if x.firstSet {
+			h = x.first.hash(h)
+		}
+		if x.expectSet {
+			h = x.expect.hash(h ^ 0x77)
+		}
+		h = hmix(h, 0x40e0^b2u(x.afterRound)<<1^b2u(x.roundExpectSet)<<2)
+		sig := sigOf(&t.op)
+		h = sig.hash(h)
+		s.checkNext(t, x, sig)
+	}
+	return h
+}
+
+// checkNext records what thread t issues after its history, and reports a
+// history it saw followed by another operation.
+func (s *StateEngine) checkNext(t *Thread, x *threadExt, sig opSig) {
+	if s.er != nil {
+		return
+	}
+	key := uint64(t.id) + 0x9e3779b97f4a7c15
+	if x.node != nil {
+		key = hmix(x.node.h, uint64(t.id))
+	}
+	if s.next == nil {
+		s.next = map[uint64]opSig{}
+	}
+	if old, ok := s.next[key]; !ok {
+		s.next[key] = sig
+	} else if old != sig {
+		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, or from one round into the next)",
+			t.name, old, sig)
+	}
+}
+
+// EngineState is a saved engine state (StateEngine.Save).
+type EngineState struct {
+	th           []threadState
+	live, parked int
+	steps        int
+	writes       uint64
+}
+
+type threadState struct {
+	x                                   threadExt
+	done, parked, stuttered, earlyWoken bool
+	wrote, verbs                        bool
+	accesses, opSeq                     int
+	wokeAt                              uint64
+	reads                               []readRec
+	pending                             opSig
+}
+
+// Save copies the engine's state into st (reusing its buffers).
+func (s *StateEngine) Save(st *EngineState) {
+	e := s.e
+	if cap(st.th) < len(e.threads) {
+		st.th = make([]threadState, len(e.threads))
+	}
+	st.th = st.th[:len(e.threads)]
+	for i, t := range e.threads {
+		ts := &st.th[i]
+		reads := ts.reads
+		*ts = threadState{x: s.x[i], done: t.done, parked: t.parked, stuttered: t.stuttered, earlyWoken: t.earlyWoken,
+			wrote: t.wrote, verbs: t.verbs, accesses: t.accesses, opSeq: t.opSeq, wokeAt: t.wokeAt,
+			reads: append(reads[:0], t.reads...), pending: sigOf(&t.op)}
+	}
+	st.live, st.parked, st.steps, st.writes = e.live, e.parked, e.steps, e.writes
+}
+
+// Restore puts the engine back into the saved state st. A thread whose
+// coroutine is not in st's position (it went on since, or finished) gets a
+// new one, run through its recorded operations, fed their results without
+// the model, up to the operation it was in; the others keep theirs. The
+// model's state is the caller's to restore, after Restore (the model's
+// operations in flight are those of PendingOp). Findings raised while
+// replaying are dropped (the state was reached without one); monitors outside
+// the engine must be restored by the caller.
+func (s *StateEngine) Restore(st *EngineState) error {
+	e := s.e
+	for i, t := range e.threads {
+		ts := &st.th[i]
+		cur := &s.x[i]
+		keep := t.done == ts.done && (t.done || cur.started && cur.node == ts.x.node && sigOf(&t.op) == ts.pending)
+		s.x[i] = ts.x
+		if !keep {
+			s.respawn(t)
+			if ts.done {
+				t.stop()
+				t.done = true
+			} else if err := s.replay(t, ts); err != nil {
+				return err
+			}
+		}
+		t.parked, t.stuttered, t.earlyWoken, t.wrote, t.verbs = ts.parked, ts.stuttered, ts.earlyWoken, ts.wrote, ts.verbs
+		t.accesses, t.opSeq, t.wokeAt = ts.accesses, ts.opSeq, ts.wokeAt
+		t.reads = append(t.reads[:0], ts.reads...)
+	}
+	e.live, e.parked, e.steps, e.writes = st.live, st.parked, st.steps, st.writes
+	e.woken = e.woken[:0]
+	e.finding = nil
+	return nil
+}
+
+// replay runs t's new coroutine through its recorded operations.
+func (s *StateEngine) replay(t *Thread, ts *threadState) error {
+	recs := s.recs[:0]
+	for n := ts.x.node; n != nil; n = n.parent {
+		recs = append(recs, n)
+	}
+	s.recs = recs
+	for j := len(recs) - 1; j >= 0; j-- {
+		if recs[j].marker {
+			continue
+		}
+		r := &recs[j].rec
+		op, ok := t.next()
+		if !ok || sigOf(op) != r.sig {
+			return s.diverged(t, r.sig, op, ok, len(recs)-j)
+		}
+		op.Result, op.Req, op.OK = r.result, r.req, r.ok
+		if r.buf != nil {
+			copy(op.Buf, r.buf)
+		}
+	}
+	s.Replayed += int64(len(recs))
+	op, ok := t.next()
+	t.cut = false
+	if !ok || sigOf(op) != ts.pending {
+		return s.diverged(t, ts.pending, op, ok, len(recs)+1)
+	}
+	return nil
+}
+
+func (s *StateEngine) diverged(t *Thread, want opSig, op *Op, ok bool, k int) error {
+	got := "its end"
+	if ok {
+		got = sigOf(op).String()
+	}
+	s.er = fmt.Errorf("state caching: replaying %s, operation %d was %s where it was %v: the thread's code is not a deterministic function of what its operations returned (state shared outside simulated memory?)",
+		t.name, k, got, want)
+	return s.er
+}
+
+// PendingOp is the operation thread th waits in (the model's operations in
+// flight point to it).
+func (s *StateEngine) PendingOp(th int) *Op { return &s.e.threads[th].op }
+
+// HistoryLen is the number of operations recorded for thread th (its
+// history, spin iterations cut): the work Restore does for it.
+func (s *StateEngine) HistoryLen(th int) int {
+	if n := s.x[th].node; n != nil {
+		return n.n
+	}
+	return 0
+}
+
+// Owner is the thread an option acts for.
+func (s *StateEngine) Owner(o Option) int { return s.e.owner(o.Thread).id }
+
+// hashReads folds the set of reads into h (sorted, duplicates once).
+func hashReads(h uint64, reads []readRec, scratch *[]readRec) uint64 {
+	r := append((*scratch)[:0], reads...)
+	slices.SortFunc(r, func(a, b readRec) int {
+		if c := cmp.Compare(a.addr, b.addr); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.val, b.val)
+	})
+	r = slices.Compact(r)
+	*scratch = r
+	h = hmix(h, uint64(len(r))|0x3<<60)
+	for _, x := range r {
+		h = hmix(h, uint64(x.addr)^x.val<<1)
+	}
+	return h
+}
