@@ -177,6 +177,20 @@ type Engine struct {
 	trace     []traces.Event
 	chosen    []Option
 	now       int64 // timed mode: the time of the step being fired
+	hooks     resumeHooks
+}
+
+// resumeHooks follow a thread's operations through resume (a StateEngine
+// records what they returned and checks what the thread does next).
+type resumeHooks interface {
+	// asking is called before t is asked for its next operation.
+	asking(t *Thread)
+	// yielded is called when t has yielded its next operation, or ended.
+	yielded(t *Thread)
+	// issued is called with an operation t yielded, before it is carried out.
+	issued(t *Thread, op *Op)
+	// pausing is called at every Pause, before the spin reduction judges it.
+	pausing(t *Thread)
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the
@@ -405,7 +419,13 @@ func (e *Engine) owner(id int32) *Thread {
 func (e *Engine) resume(t *Thread) {
 	inline := 0
 	for {
+		if e.hooks != nil {
+			e.hooks.asking(t)
+		}
 		op, ok := t.next()
+		if e.hooks != nil {
+			e.hooks.yielded(t)
+		}
 		if !ok {
 			t.done = true
 			e.live--
@@ -417,11 +437,17 @@ func (e *Engine) resume(t *Thread) {
 		if e.finding != nil {
 			return
 		}
+		if e.hooks != nil {
+			e.hooks.issued(t, op)
+		}
 		switch op.Kind {
 		case rdma.OpPause:
 			// Every Pause is a step. One that does not park can be the one
 			// too many: a loop whose iterations never read, or always write,
 			// ends at the step bound.
+			if e.hooks != nil {
+				e.hooks.pausing(t)
+			}
 			if e.pause(t) {
 				e.steps++
 				return

@@ -140,7 +140,9 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 	}
 	e := New(m, cfg, specs, body)
 	n := len(e.threads)
-	return &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n)}, nil
+	s := &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n)}
+	e.hooks = s
+	return s, nil
 }
 
 // respawn gives t a new coroutine running body from its start (as New does).
@@ -178,7 +180,7 @@ func (s *StateEngine) Begin() {
 		if s.e.finding != nil {
 			break
 		}
-		s.resume(t)
+		s.e.resume(t)
 	}
 }
 
@@ -218,15 +220,15 @@ func (s *StateEngine) Fire(o Option) {
 		t.earlyWoken = true
 		t.wokeAt = e.writes
 		t.reads, t.accesses = t.reads[:0], 0
-		s.resume(t)
+		s.e.resume(t)
 		return
 	}
 	e.stepWrote = false
 	if e.model.Fire(o) {
-		s.resume(t)
+		s.e.resume(t)
 	}
 	for i := 0; i < len(e.woken) && e.finding == nil; i++ {
-		s.resume(e.woken[i])
+		s.e.resume(e.woken[i])
 	}
 	e.woken = e.woken[:0]
 }
@@ -234,66 +236,20 @@ func (s *StateEngine) Fire(o Option) {
 // Stop ends every thread's coroutine; the engine is not used again.
 func (s *StateEngine) Stop() { s.e.stopAll() }
 
-// resume is Engine.resume, recording what the thread's operations returned.
-func (s *StateEngine) resume(t *Thread) {
-	e := s.e
+// asking implements resumeHooks: the operation t completed is recorded.
+func (s *StateEngine) asking(t *Thread) {
+	if x := &s.x[t.id]; x.started {
+		s.completed(t, x)
+	}
+}
+
+// yielded implements resumeHooks: a round point t passed is applied.
+func (s *StateEngine) yielded(t *Thread) {
 	x := &s.x[t.id]
-	inline := 0
-	for {
-		if x.started {
-			s.completed(t, x)
-		}
-		op, ok := t.next()
-		x.started = true
-		if t.cut {
-			t.cut = false
-			s.roundPoint(t, x)
-		}
-		if !ok {
-			t.done = true
-			e.live--
-			if t.panicked != nil {
-				e.fail("panic", fmt.Sprintf("%s panicked at step %d: %v (at %s)", t.name, e.steps, t.panicked, t.panicAt))
-			}
-			return
-		}
-		if e.finding != nil {
-			return
-		}
-		s.issued(t, x, op)
-		switch op.Kind {
-		case rdma.OpPause:
-			s.pausing(x)
-			if e.pause(t) {
-				e.steps++
-				return
-			}
-			e.steps++
-		case rdma.OpAlloc:
-			p, err := e.model.Alloc(t.node, op.Words)
-			if err != nil {
-				e.fail("misuse", fmt.Sprintf("%s Alloc(%d): %v", t.name, op.Words, err))
-				return
-			}
-			op.Result = uint64(p)
-		default:
-			t.opSeq++
-			if op.Kind.IsVerb() {
-				t.verbs = true
-			}
-			done, err := e.model.Issue(t, op)
-			if err != nil {
-				e.fail("misuse", fmt.Sprintf("%s %v", t.name, err))
-				return
-			}
-			if !done {
-				return
-			}
-			if inline++; inline > maxInline {
-				e.fail("step bound", fmt.Sprintf("%s completed %d operations in a row without a step (a loop that posts and never waits or pauses?)", t.name, maxInline))
-				return
-			}
-		}
+	x.started = true
+	if t.cut {
+		t.cut = false
+		s.roundPoint(t, x)
 	}
 }
 
@@ -366,7 +322,8 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 
 // issued checks a thread's operation after a cut spin iteration: it must be
 // the one the thread issued after the Pause its state was cut back to.
-func (s *StateEngine) issued(t *Thread, x *threadExt, op *Op) {
+func (s *StateEngine) issued(t *Thread, op *Op) {
+	x := &s.x[t.id]
 	sig := sigOf(op)
 	if x.afterRound {
 		x.afterRound = false
@@ -399,7 +356,8 @@ func (s *StateEngine) issued(t *Thread, x *threadExt, op *Op) {
 // pausing is called at every Pause: a spin iteration that only read since the
 // previous Pause carries, by the Pause contract, no state into the next one,
 // so the thread's history is cut back to what it was at that Pause.
-func (s *StateEngine) pausing(x *threadExt) {
+func (s *StateEngine) pausing(t *Thread) {
+	x := &s.x[t.id]
 	if x.hasPause && x.clean {
 		x.node = x.pauseNode
 		x.expect, x.expectSet = x.first, x.firstSet
