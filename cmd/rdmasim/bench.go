@@ -82,13 +82,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		sf        = addSweepFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, benchUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("bench: %v (see rdmasim bench --help)", err)
+		return helpOr(err, fs, "bench", benchUsage, stdout)
 	}
 	if fs.NArg() > 0 {
 		return usagef("bench: unexpected argument %q (flags only; see rdmasim bench --help)", fs.Arg(0))
@@ -284,13 +278,7 @@ func cmdBenchMerge(args []string, stdout, stderr io.Writer) error {
 	partial := fs.Bool("partial", false, "merge even when points are missing, with a warning")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, benchMergeUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("bench merge: %v (see rdmasim bench merge --help)", err)
+		return helpOr(err, fs, "bench merge", benchMergeUsage, stdout)
 	}
 	if *format != "table" && *format != "json" {
 		return usagef("bench merge: --format %q: want table or json", *format)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,13 +52,7 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 		format  = fs.String("format", "text", "output format: text or json")
 	)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, calibrateUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("calibrate: %v", err)
+		return helpOr(err, fs, "calibrate", calibrateUsage, stdout)
 	}
 	switch {
 	case fs.NArg() > 0:

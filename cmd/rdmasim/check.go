@@ -168,13 +168,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	)
 	fs.Var(&knobs, "knob", "set any model knob, name=value (repeatable): ordering, fence, placement, lanes, … (see rdmasim litmus --help)")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, checkUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("check: %v (see rdmasim check --help)", err)
+		return helpOr(err, fs, "check", checkUsage, stdout)
 	}
 	if fs.NArg() > 0 {
 		return usagef("check: unexpected argument %q (flags only; see rdmasim check --help)", fs.Arg(0))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -93,13 +92,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	)
 	hwf := addHWFlags(fs, hwDefaults{threads: "2,2", acquires: 20000, trials: 5, timeout: 10 * time.Second, acquiresHelpPrefix: "hardware: "})
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, compareUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("compare: %v (see rdmasim compare --help)", err)
+		return helpOr(err, fs, "compare", compareUsage, stdout)
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -124,13 +123,7 @@ func cmdFigures(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&from, "from", "draw from this results file (CSV or JSON; repeatable, or a comma list) instead of running sweeps")
 	fs.Var(&raw, "raw", "with --from: a per-thread file (rdmasim bench --raw) to join to the CSV rows (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, figuresUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("figures: %v (see rdmasim figures --help)", err)
+		return helpOr(err, fs, "figures", figuresUsage, stdout)
 	}
 	if fs.NArg() > 0 {
 		return usagef("figures: unexpected argument %q (flags only; see rdmasim figures --help)", fs.Arg(0))

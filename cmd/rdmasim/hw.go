@@ -101,13 +101,7 @@ func cmdHW(args []string, stdout, stderr io.Writer) error {
 	hwf := addHWFlags(fs, hwDefaults{acquires: 1000, trials: 1, timeout: 30 * time.Second})
 	procs := addProcsFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, hwUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("hw run: %v (see rdmasim hw run --help)", err)
+		return helpOr(err, fs, "hw run", hwUsage, stdout)
 	}
 	switch {
 	case fs.NArg() > 0:

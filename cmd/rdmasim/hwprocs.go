@@ -149,13 +149,7 @@ func cmdHWNode(args []string, stdout, stderr io.Writer) error {
 		devices     = fs.String("devices", "", "verbs: this machine's devices, comma-separated, replacing the run's (node I uses device I mod count)")
 	)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, hwNodeUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("hw node: %v (see rdmasim hw node --help)", err)
+		return helpOr(err, fs, "hw node", hwNodeUsage, stdout)
 	}
 	switch {
 	case fs.NArg() > 0:

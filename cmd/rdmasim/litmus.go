@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,13 +60,7 @@ func cmdLitmus(args []string, stdout, stderr io.Writer) error {
 		outcomes = fs.Bool("outcomes", true, "text format: list every reachable outcome under the table")
 	)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, litmusUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("litmus: %v (see rdmasim litmus --help)", err)
+		return helpOr(err, fs, "litmus", litmusUsage, stdout)
 	}
 	if *format != "text" && *format != "json" {
 		return usagef("litmus: --format %q: want text or json", *format)

@@ -142,3 +142,16 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 }
+
+// helpOr ends a command whose flags did not parse: -h prints the command's
+// usage and its flags' defaults to stdout (and is no error); anything else is
+// a usage error naming the command.
+func helpOr(err error, fs *flag.FlagSet, name, usage string, stdout io.Writer) error {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	}
+	return usagef("%s: %v (see rdmasim %s --help)", name, err, name)
+}

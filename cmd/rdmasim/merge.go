@@ -64,13 +64,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	// Flags may come before, between or after the files.
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, mergeUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usagef("merge: %v (see rdmasim merge --help)", err)
+		return helpOr(err, fs, "merge", mergeUsage, stdout)
 	}
 	if *format != "text" && *format != "json" {
 		return usagef("merge: --format %q: want text or json", *format)
