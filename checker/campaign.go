@@ -185,14 +185,6 @@ func (c Campaign) Run() (Report, error) {
 		}
 		return o
 	}
-	stopped := func() bool {
-		select {
-		case <-c.Stop:
-			return true
-		default:
-			return false
-		}
-	}
 	var rep Report
 	var best *Counterexample
 	for lo, batch := 0, workers; lo < c.Schedules; lo, batch = lo+batch, min(2*batch, batchMax) {
@@ -202,7 +194,7 @@ func (c Campaign) Run() (Report, error) {
 		ran := n
 		if workers == 1 {
 			for j := range n {
-				if c.Stop != nil && stopped() {
+				if isClosed(c.Stop) {
 					ran = j
 					break
 				}
@@ -215,7 +207,7 @@ func (c Campaign) Run() (Report, error) {
 				sc := &scratches[g]
 				wg.Go(func() {
 					for {
-						if c.Stop != nil && stopped() {
+						if isClosed(c.Stop) {
 							return
 						}
 						j := int(next.Add(1) - 1)

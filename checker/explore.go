@@ -78,15 +78,9 @@ func (x Exploration) Run() (ExplorationReport, error) {
 	var bypass []sim.Decision
 	var sc scratch
 	for d.Next() {
-		if x.Stop != nil {
-			select {
-			case <-x.Stop:
-				rep.Interrupted = true
-			default:
-			}
-			if rep.Interrupted {
-				break
-			}
+		if isClosed(x.Stop) {
+			rep.Interrupted = true
+			break
 		}
 		ex, err := w.execute(d, false, &sc)
 		if err != nil {

@@ -126,6 +126,7 @@ func (x StateSearch) runParallel() (StateReport, error) {
 	return rep, nil
 }
 
+// isClosed reports whether c is closed (a nil channel never is).
 func isClosed(c <-chan struct{}) bool {
 	select {
 	case <-c:

@@ -162,14 +162,7 @@ func (s *stateSys) fresh(begin bool) error {
 	}
 	s.nic.Reset()
 	w := s.r
-	su := &setup{nic: s.nic, home: w.cfg.Home, ops: w.cfg.Acquires, infos: w.infos}
-	prog, err := w.wl.Build(su)
-	if err == nil {
-		err = su.err
-	}
-	if err == nil && (prog == nil || prog.Thread == nil) {
-		err = fmt.Errorf("the workload built no program (Program.Thread is nil)")
-	}
+	prog, err := w.build(s.nic)
 	if err != nil {
 		return err
 	}
@@ -512,15 +505,9 @@ func (x StateSearch) Run() (StateReport, error) {
 			if x.MaxStates > 0 && rep.States >= x.MaxStates {
 				break
 			}
-			if x.Stop != nil && rep.Transitions&1023 == 0 {
-				select {
-				case <-x.Stop:
-					rep.Interrupted = true
-				default:
-				}
-				if rep.Interrupted {
-					break
-				}
+			if rep.Transitions&1023 == 0 && isClosed(x.Stop) {
+				rep.Interrupted = true
+				break
 			}
 			fr := &stack[len(stack)-1]
 			if fr.next == len(fr.opts) {

@@ -341,6 +341,19 @@ func newRunner(cfg Config, w workload.Workload) (*runner, error) {
 	return r, nil
 }
 
+// build lays the workload out in nic's memory and returns its program.
+func (w *runner) build(nic *nicmodel.NIC) (*workload.Program, error) {
+	su := &setup{nic: nic, home: w.cfg.Home, ops: w.cfg.Acquires, infos: w.infos}
+	prog, err := w.wl.Build(su)
+	if err == nil {
+		err = su.err
+	}
+	if err == nil && (prog == nil || prog.Thread == nil) {
+		err = fmt.Errorf("the workload built no program (Program.Thread is nil)")
+	}
+	return prog, err
+}
+
 // execute runs one execution. With a scratch, the result's decisions alias its
 // buffers.
 func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, error) {
@@ -358,14 +371,7 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 	if sc != nil {
 		sc.nic, simScratch = nic, &sc.sim
 	}
-	su := &setup{nic: nic, home: w.cfg.Home, ops: w.cfg.Acquires, infos: w.infos}
-	prog, err := w.wl.Build(su)
-	if err == nil {
-		err = su.err
-	}
-	if err == nil && (prog == nil || prog.Thread == nil) {
-		err = fmt.Errorf("the workload built no program (Program.Thread is nil)")
-	}
+	prog, err := w.build(nic)
 	if err != nil {
 		return Execution{}, err
 	}
