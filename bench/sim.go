@@ -75,7 +75,7 @@ func Simulate(ctx context.Context, prof *nicmodel.Profile, p Point) (Measurement
 type measurer struct {
 	p                  Point
 	warm, end          int64
-	pending            map[int]pendingOp
+	pending            []pendingOp // by thread: its acquire, if one is open
 	all, local, remote []int64
 	perSum, perOps     []int64
 	perNode            []int
@@ -85,24 +85,25 @@ type measurer struct {
 type pendingOp struct {
 	start int64
 	key   int
+	open  bool
 }
 
 func newMeasurer(p Point) *measurer {
 	n := p.Nodes * p.Threads
-	return &measurer{p: p, warm: p.Warmup, end: p.Warmup + p.Duration, pending: map[int]pendingOp{},
+	return &measurer{p: p, warm: p.Warmup, end: p.Warmup + p.Duration, pending: make([]pendingOp, n),
 		perSum: make([]int64, n), perOps: make([]int64, n), perNode: make([]int, n)}
 }
 
 func (m *measurer) add(o checker.OpTime) {
 	switch o.Name {
 	case workload.OpAcquire:
-		m.pending[o.Thread] = pendingOp{start: o.Start, key: int(o.Arg)}
+		m.pending[o.Thread] = pendingOp{start: o.Start, key: int(o.Arg), open: true}
 	case workload.OpRelease:
-		op, ok := m.pending[o.Thread]
-		if !ok {
+		op := m.pending[o.Thread]
+		if !op.open {
 			return
 		}
-		delete(m.pending, o.Thread)
+		m.pending[o.Thread].open = false
 		if o.End > m.warm && o.End <= m.end {
 			m.done++
 		}

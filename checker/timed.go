@@ -52,7 +52,7 @@ func RunTimedStream(ctx context.Context, cfg Config, w workload.Workload, seed u
 	if err != nil {
 		return TimedExecution{}, err
 	}
-	rec := &opRecorder{infos: r.infos, each: each}
+	rec := &opRecorder{each: each}
 	r.timer = func(st *sim.Thread) rdma.Thread { return &timedThread{Thread: st, rec: rec} }
 	r.stop, r.forget = ctx.Done(), each != nil
 	ex, err := r.execute(sim.NewRandom(seed), false, nil)
@@ -63,10 +63,9 @@ func RunTimedStream(ctx context.Context, cfg Config, w workload.Workload, seed u
 }
 
 type opRecorder struct {
-	infos []rdma.ThreadInfo
-	each  func(OpTime) // if set, takes every operation (then ops stays empty)
-	ops   []OpTime
-	open  []OpTime // by thread: the operation called and not yet returned
+	each func(OpTime) // if set, takes every operation (then ops stays empty)
+	ops  []OpTime
+	open []OpTime // by thread: the operation called and not yet returned
 }
 
 // timedThread is a simulated thread that tells the recorder when its

@@ -8,7 +8,6 @@ import (
 	"math"
 	"path"
 	"reflect"
-	"slices"
 	"strings"
 )
 
@@ -181,11 +180,12 @@ func ParamNames() []string {
 // Param returns a pointer to the nanosecond parameter of that JSON name, or
 // nil.
 func (p *Profile) Param(name string) *float64 {
-	i := slices.IndexFunc(p.params(), func(f param) bool { return f.name == name })
-	if i < 0 {
-		return nil
+	for _, f := range p.params() {
+		if f.name == name {
+			return f.v
+		}
 	}
-	return p.params()[i].v
+	return nil
 }
 
 // JSON is the profile as a file holds it.

@@ -400,8 +400,6 @@ func (e *Engine) due(opts []Option) []Option {
 	return opts[:k]
 }
 
-// Now is the simulated time of the step being fired (timed mode), ns.
-func (e *Engine) Now() int64 { return e.now }
 
 // maxInline bounds the operations a thread completes without a step (posts,
 // buffered stores) between two steps: a loop that only posts must end.
