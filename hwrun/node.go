@@ -257,26 +257,9 @@ func (n *nodeProc) run(o *order) error {
 // build lays the workload out on mem (every node's words, the same in every
 // process) and makes the run's thread list.
 func (nr *nodeRun) build(w workload.Workload) error {
-	mem, cfg := nr.mem, nr.cfg
-	mem.home, mem.ops = cfg.Home, cfg.Ops
-	for node, k := range cfg.threadCounts() {
-		for i := range k {
-			mem.threads = append(mem.threads, rdma.ThreadInfo{ID: len(mem.threads), Node: node, Local: node == cfg.Home})
-			nr.names = append(nr.names, fmt.Sprintf("n%d/t%d", node, i))
-		}
-	}
-	prog, err := w.Build(mem)
-	if err == nil {
-		err = mem.err
-	}
-	if err == nil && (prog == nil || prog.Thread == nil) {
-		err = errors.New("the workload built no program (Program.Thread is nil)")
-	}
-	if err != nil {
-		return err
-	}
-	nr.prog = prog
-	return nil
+	prog, names, err := layOut(nr.cfg, w, nr.mem)
+	nr.prog, nr.names = prog, names
+	return err
 }
 
 // The native backend with one process per node: each node creates its memory

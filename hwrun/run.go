@@ -163,21 +163,7 @@ func Run(cfg Config, w workload.Workload) (*Result, error) {
 		}
 	}
 	defer mem.Close()
-	mem.home, mem.ops = cfg.Home, cfg.Ops
-	var names []string
-	for node, k := range cfg.threadCounts() {
-		for i := range k {
-			mem.threads = append(mem.threads, rdma.ThreadInfo{ID: len(mem.threads), Node: node, Local: node == cfg.Home})
-			names = append(names, fmt.Sprintf("n%d/t%d", node, i))
-		}
-	}
-	prog, err := w.Build(mem)
-	if err == nil {
-		err = mem.err
-	}
-	if err == nil && (prog == nil || prog.Thread == nil) {
-		err = errors.New("the workload built no program (Program.Thread is nil)")
-	}
+	prog, names, err := layOut(cfg, w, mem)
 	if err != nil {
 		return nil, err
 	}
@@ -389,4 +375,25 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// layOut lays the workload out on mem (every node's words; the same in every
+// process of a run) and returns its program and the run's thread names.
+func layOut(cfg Config, w workload.Workload, mem *Memory) (*workload.Program, []string, error) {
+	mem.home, mem.ops = cfg.Home, cfg.Ops
+	var names []string
+	for node, k := range cfg.threadCounts() {
+		for i := range k {
+			mem.threads = append(mem.threads, rdma.ThreadInfo{ID: len(mem.threads), Node: node, Local: node == cfg.Home})
+			names = append(names, fmt.Sprintf("n%d/t%d", node, i))
+		}
+	}
+	prog, err := w.Build(mem)
+	if err == nil {
+		err = mem.err
+	}
+	if err == nil && (prog == nil || prog.Thread == nil) {
+		err = errors.New("the workload built no program (Program.Thread is nil)")
+	}
+	return prog, names, err
 }
