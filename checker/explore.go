@@ -67,6 +67,11 @@ type ExplorationReport struct {
 // each atomic arrives just before it reads), and FIFO's arrival steps would
 // multiply equivalent executions. The report's Config says so.
 func (x Exploration) Run() (ExplorationReport, error) {
+	if x.Config.Timing != nil {
+		// Time decides the order of the steps not due at once: a DFS over
+		// the chooser's decisions would not be every interleaving.
+		return ExplorationReport{}, fmt.Errorf("exhaustive exploration runs untimed executions only (Config.Timing is set)")
+	}
 	x.Config.Arbitration = "any"
 	w, err := newRunner(x.Config, x.Workload)
 	if err != nil {

@@ -55,3 +55,14 @@ func TestTimedVerbLatency(t *testing.T) {
 		t.Logf("%v: first %d ns, last %d ns, end %d", verb, ex.Ops[0].End-ex.Ops[0].Start, last.End-last.Start, ex.Time)
 	}
 }
+
+func TestTimedRefusesExploration(t *testing.T) {
+	prof, err := nicmodel.BuiltinProfile(nicmodel.DefaultProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Nodes: 2, Threads: []int{1, 0}, Acquires: 1, Scope: "hca", Timing: prof}
+	if _, err := (Exploration{Config: cfg, Workload: verbLoop{rdma.OpRRead}}).Run(); err == nil {
+		t.Error("a DFS of timed executions ran")
+	}
+}

@@ -67,7 +67,7 @@ func newTiming(p *Profile, nodes int) *timing {
 func (tm *timing) reset() {
 	tm.now = 0
 	tm.clock, tm.start, tm.lb, tm.dirty = tm.clock[:0], tm.start[:0], tm.lb[:0], tm.dirty[:0]
-	tm.turn = tm.turn[:0]
+	tm.turn, tm.cpuAt, tm.nicMoved, tm.newDue = tm.turn[:0], tm.cpuAt[:0], false, 0
 	tm.heap, tm.pos, tm.blocked, tm.isBlocked = tm.heap[:0], tm.pos[:0], tm.blocked[:0], tm.isBlocked[:0]
 	clear(tm.txFree)
 	clear(tm.rxFree)
