@@ -400,7 +400,6 @@ func (e *Engine) due(opts []Option) []Option {
 	return opts[:k]
 }
 
-
 // maxInline bounds the operations a thread completes without a step (posts,
 // buffered stores) between two steps: a loop that only posts must end.
 const maxInline = 1 << 20
