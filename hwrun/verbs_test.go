@@ -66,8 +66,8 @@ func TestVerbsPosted(t *testing.T) {
 //
 // On Linux 6.1 a violation is required: there a failed RDMA CAS writes back
 // what it read, so a CPU store landing inside it is undone, and in every CI
-// run so far one of the first three rounds broke (a lost hand-off: hung, or
-// two owners). On 6.12 a failed CAS writes nothing and the race needs a CPU
+// run so far (six) one of the first six rounds broke, within 18 s of the 40 s
+// budget (a lost hand-off: hung, or two owners). On 6.12 a failed CAS writes nothing and the race needs a CPU
 // atomic inside a successful one: it broke in none of the 63 trials of four
 // CI runs (and once in 1 to 9 rounds when this test was written), too rarely
 // for a bounded CI step to demand it honestly, so there the rounds are only
