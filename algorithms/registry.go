@@ -271,6 +271,7 @@ func localFlags(s rdma.Setup) []bool {
 func rswap(t rdma.Thread, p rdma.Ptr, v uint64) uint64 {
 	cur := t.RRead(p)
 	for {
+		rdma.Carry(t, cur) // a failed attempt carries only the value it read
 		old := t.RCAS(p, cur, v)
 		if old == cur {
 			return old

@@ -55,6 +55,11 @@ type StateSearch struct {
 	// Workers, Minimal or Lassos.
 	Shard, Shards, ShardDepth int
 	Record                    func(StateRecord)
+	// POR turns on partial-order reduction (stateful dynamic partial-order
+	// reduction; see stateful_por.go): fewer states and transitions, the
+	// same verdicts, final states and findings. It runs on one worker (not
+	// with Workers, Minimal, Lassos, NoCache or Shards).
+	POR bool
 	// Workers > 1 runs the depth-first search on that many goroutines sharing
 	// one visited set (not with Minimal, Lassos or NoCache); the figures and
 	// the verdict do not depend on it.
@@ -88,6 +93,9 @@ type StateReport struct {
 	// Complete: every reachable state was explored (up to hash compaction:
 	// see OmittedEstimate).
 	Complete bool
+	// Reduced: the search used partial-order reduction (StateSearch.POR):
+	// States counts the states of the reduced graph.
+	Reduced bool
 	// States: distinct states stored; Transitions: steps fired.
 	States, Transitions int64
 	// FinalStates: distinct final memories of the states in which every
@@ -301,6 +309,12 @@ type dfsFrame struct {
 func (x StateSearch) Run() (StateReport, error) {
 	if x.Minimal {
 		return x.runMinimal()
+	}
+	if x.POR {
+		if x.Lassos || x.NoCache || x.Shards > 1 {
+			return StateReport{}, errors.New("states: the partial-order reduction does not combine with lassos, shards or an uncached search (turn it off)")
+		}
+		return x.runPOR()
 	}
 	if x.Workers > 1 && !x.Lassos && !x.NoCache {
 		return x.runParallel()

@@ -85,10 +85,14 @@
 // changes nothing the search observes either) or whose effect lies only in
 // paths pruned before it showed.
 //
-// A CAS retry loop without Pause (a swap emulated by READ then CAS until it
-// succeeds) carries the value a failed CAS returned into the next attempt: it
-// is state, and such a thread's history grows with every failure. Bounded
-// workloads stay finite; an endless one does not (its states never repeat).
+//  5. Retry loops: a CAS retry loop without Pause (a swap emulated by READ
+//     then CAS until it succeeds) carries the value a failed CAS returned
+//     into the next attempt. A loop that calls rdma.Carry(t, vals...) at the
+//     top of each iteration promises that this is all it carries: while only
+//     reads happen between two Carry calls, the history is equated with (the
+//     history at the loop's first Carry, vals). Without Carry such a thread's
+//     history grows with every failure, so the states multiply with the
+//     retries, and an endless workload's states never repeat.
 //
 // The step functions of StateEngine are the untimed path of Engine.Run written
 // out a second time (Run is untouched); a change to one is a change to both.

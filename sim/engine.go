@@ -191,6 +191,8 @@ type resumeHooks interface {
 	issued(t *Thread, op *Op)
 	// pausing is called at every Pause, before the spin reduction judges it.
 	pausing(t *Thread)
+	// carry is called at every Thread.Carry.
+	carry(t *Thread, vals []uint64)
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the

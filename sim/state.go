@@ -32,6 +32,11 @@ type StateEngine struct {
 	// is not a function of its history (the exactness condition broken).
 	next     map[uint64]opSig
 	rscratch []readRec
+	// woken: the threads the last Fire woke by a write (Woken).
+	woken []int32
+	// replaying: Restore feeds a coroutine its recorded results (its Carry
+	// calls are already in the history it replays).
+	replaying bool
 	// Respawned counts the coroutines rebuilt by Restore; Replayed the
 	// operations fed to them.
 	Respawned, Replayed int64
@@ -52,6 +57,11 @@ type threadExt struct {
 	firstSet   bool
 	expect     opSig // after a cut: what the thread must issue next
 	expectSet  bool
+	// Retry loops (Thread.Carry): the history at the loop's first Carry,
+	// and whether every operation since the last Carry only read.
+	carryBase  *hnode
+	carrySet   bool
+	carryClean bool
 	// Rounds (Thread.Round): the first operation after a round point must be
 	// the one the representative of that round point issued.
 	afterRound     bool
@@ -214,6 +224,7 @@ func (s *StateEngine) Fire(o Option) {
 	e := s.e
 	e.steps++
 	t := e.owner(o.Thread)
+	s.woken = s.woken[:0]
 	if o.Wake {
 		t.parked = false
 		e.parked--
@@ -227,11 +238,37 @@ func (s *StateEngine) Fire(o Option) {
 	if e.model.Fire(o) {
 		s.e.resume(t)
 	}
+	s.woken = s.woken[:0]
+	for _, w := range e.woken {
+		s.woken = append(s.woken, int32(w.id))
+	}
 	for i := 0; i < len(e.woken) && e.finding == nil; i++ {
 		s.e.resume(e.woken[i])
 	}
 	e.woken = e.woken[:0]
 }
+
+// Woken lists the parked threads the last Fire woke by writing a word they
+// read (not an early wake); the slice is reused by the next Fire.
+func (s *StateEngine) Woken() []int32 { return s.woken }
+
+// ReadSet appends to dst the words thread th read in its current spin
+// iteration (while it may still park on them), or is parked on.
+func (s *StateEngine) ReadSet(th int, dst []rdma.Ptr) []rdma.Ptr {
+	for _, r := range s.e.threads[th].reads {
+		dst = append(dst, r.addr)
+	}
+	return dst
+}
+
+// OpSeq numbers thread th's operations: the steps of one operation (the
+// words of a multi-word READ, unordered among themselves) share it.
+func (s *StateEngine) OpSeq(th int) int { return s.e.threads[th].opSeq }
+
+// EarlyWoken reports whether thread th runs an iteration it was woken early
+// for: whether it parks again depends on whether any word changed since (a
+// step of it then depends on every write).
+func (s *StateEngine) EarlyWoken(th int) bool { return s.e.threads[th].earlyWoken }
 
 // Stop ends every thread's coroutine; the engine is not used again.
 func (s *StateEngine) Stop() { s.e.stopAll() }
@@ -262,11 +299,11 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	}
 	switch {
 	case op.Post:
-		x.clean = false
+		x.clean, x.carryClean = false, false
 	case op.Kind == rdma.OpLoad, op.Kind == rdma.OpRRead, op.Kind == rdma.OpRReadN, op.Kind == rdma.OpFence, op.Kind == rdma.OpPause:
 	case (op.Kind == rdma.OpCAS || op.Kind == rdma.OpRCAS) && op.Result != op.A:
 	default:
-		x.clean = false
+		x.clean, x.carryClean = false, false
 	}
 	h := r.sig.hash(0x51afd7ed558ccd)
 	h = hmix(h, r.result)
@@ -316,8 +353,39 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 	}
 	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
 	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
+	x.carryBase, x.carrySet, x.carryClean = nil, false, false
 	x.afterRound = true
 	s.cur[t.id] = rp
+}
+
+// carry applies Thread.Carry: within one retry loop (only reads since its
+// previous Carry), the thread's history is equated with (the history at the
+// loop's first Carry, vals). The marker's replay is this path's own history;
+// the checkNext map compares what the thread does next along every path that
+// reaches the same marker.
+func (s *StateEngine) carry(t *Thread, vals []uint64) {
+	if s.replaying {
+		return
+	}
+	x := &s.x[t.id]
+	x.started = true
+	if !x.carrySet || !x.carryClean {
+		x.carryBase, x.carrySet = x.node, true
+	}
+	x.carryClean = true
+	h := uint64(0x63617272)
+	if x.carryBase != nil {
+		h = x.carryBase.h
+	}
+	h = hmix(h, uint64(len(vals))|0xca<<56)
+	for _, v := range vals {
+		h = hmix(h, v)
+	}
+	n := 0
+	if x.node != nil {
+		n = x.node.n
+	}
+	x.node = &hnode{parent: x.node, marker: true, n: n, h: h}
 }
 
 // issued checks a thread's operation after a cut spin iteration: it must be
@@ -433,7 +501,7 @@ func (s *StateEngine) checkNext(t *Thread, x *threadExt, sig opSig) {
 	if old, ok := s.next[key]; !ok {
 		s.next[key] = sig
 	} else if old != sig {
-		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, or from one round into the next)",
+		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, from one round into the next, or through a retry loop that carries more than the values it gives rdma.Carry)",
 			t.name, old, sig)
 	}
 }
@@ -514,6 +582,8 @@ func (s *StateEngine) replay(t *Thread, ts *threadState) error {
 		recs = append(recs, n)
 	}
 	s.recs = recs
+	s.replaying = true
+	defer func() { s.replaying = false }()
 	for j := len(recs) - 1; j >= 0; j-- {
 		if recs[j].marker {
 			continue

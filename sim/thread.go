@@ -230,6 +230,14 @@ func (t *Thread) Alloc(words int) rdma.Ptr {
 // It is not a step and touches no memory.
 func (t *Thread) Mark(note string) { t.e.mark(t, note) }
 
+// Carry implements rdma.Carrier: in a stateful search (StateEngine), the top of
+// a retry-loop iteration that carries vals (see rdma.Carry); elsewhere nothing.
+func (t *Thread) Carry(vals ...uint64) {
+	if t.e.hooks != nil {
+		t.e.hooks.carry(t, vals)
+	}
+}
+
 // Fail reports a finding from the workload running on this thread; the execution
 // stops at the thread's next operation.
 func (t *Thread) Fail(property, format string, args ...any) {

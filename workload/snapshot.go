@@ -87,6 +87,12 @@ func (r *Run) LoadState(s *RunState) {
 	}
 }
 
+// MutexEvents counts the critical-section entries and exits so far: a step
+// of a stateful search that changes it acted on the mutual-exclusion monitor,
+// whose verdict depends on the order of such steps (a partial-order reduction
+// must treat any two of them as dependent).
+func (r *Run) MutexEvents() uint64 { return r.mutex.events }
+
 // Holders lists, by key, the thread in the critical section (-1: none).
 func (r *Run) Holders() []int { return slices.Clone(r.mutex.holders) }
 
@@ -104,6 +110,9 @@ func (t *Thread) Round(key int) {
 		r.Round(key)
 	}
 }
+
+// Carry passes a retry loop's carried values to the backend (rdma.Carry).
+func (t *Thread) Carry(vals ...uint64) { rdma.Carry(t.Thread, vals...) }
 
 // PendingMask has bit i set when thread i has an operation pending (called,
 // not returned); threads beyond 63 are not represented.
