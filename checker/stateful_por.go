@@ -107,6 +107,10 @@ type porFrame struct {
 	cur   int
 	th    int
 	seq   int // the operation the step belongs to (StateEngine.OpSeq)
+	// acq: the step is a NIC atomic's read half, which waits for the word's
+	// atomic lock; rel: its write half, which releases it; addr: the word.
+	acq, rel bool
+	addr     rdma.Ptr
 	step  footprint
 	clock []int32
 	woke  []int32
@@ -411,6 +415,7 @@ func (x StateSearch) runPOR() (StateReport, error) {
 		o := f.opts[next]
 		th := s.eng.Owner(o)
 		f.th, f.seq = th, s.eng.OpSeq(th)
+		f.acq, f.rel, f.addr = o.Lock && o.Ref == 0, o.Lock && o.Ref == 1, o.Addr
 		st := &f.step
 		*st = footprint{global: o.Wake || s.eng.EarlyWoken(th)}
 		readScratch = s.eng.ReadSet(th, readScratch[:0])
@@ -445,10 +450,19 @@ func (x StateSearch) runPOR() (StateReport, error) {
 		// steps that woke th since; the latest dependent step of another
 		// thread that does not happen before is a race.
 		clockScratch = porThreadClock(stack[:k], th, f.seq, nth, clockScratch)
+		//
+		// A NIC atomic's read half and the write half that released the
+		// word's atomic lock are never enabled together (the read waits for
+		// the release): no race, as in Flanagan and Godefroid's condition
+		// that racing steps be co-enabled. The race is with the read half
+		// that took the lock, further down.
 		raced := false
 		for j := k - 1; j >= 0; j-- {
 			e := &stack[j]
 			if e.th == th || !e.step.dependent(st) {
+				continue
+			}
+			if f.acq && e.rel && e.addr == f.addr && !glob {
 				continue
 			}
 			if !raced && clockScratch[e.th] < int32(j) {

@@ -59,16 +59,21 @@ func TestStateSearchFinalsMatchStateless(t *testing.T) {
 		noPOR bool
 	}{
 		{"spin", oracleConfig(1, 2, 1), false}, {"mcs", oracleConfig(1, 2, 1), false}, {"spin-naive", oracleConfig(1, 2, 1), false},
+		{"alock", oracleConfig(1, 2, 1), false}, {"mcs-naive", oracleConfig(1, 2, 1), false}, {"ticket-naive", oracleConfig(1, 2, 1), false},
+		{"spin", oracleConfig(2, 2, 1), false},
 		// Against every interleaving, unreduced.
 		{"spin", oracleConfig(1, 1, 2), true}, {"mcs", oracleConfig(1, 1, 1), true},
 	} {
 		name, cfg := c.name, c.cfg
 		lock := lockOf(t, name, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
 		finals := map[uint64]bool{}
+		kinds := map[string]bool{}
 		x, err := checker.Exploration{Config: cfg, Workload: checker.Lock(lock), Preemptions: -1, NoPOR: c.noPOR,
 			OnExecution: func(ex checker.Execution) {
 				if ex.Finding == nil {
 					finals[ex.Final] = true
+				} else {
+					kinds[ex.Finding.Property] = true
 				}
 			}}.Run()
 		if err != nil {
@@ -85,8 +90,16 @@ func TestStateSearchFinalsMatchStateless(t *testing.T) {
 		slices.Sort(want)
 		t.Logf("%s %v (unreduced %v): stateless %d finals (%d executions), stateful %d (%d states, %d findings)", name, cfg.Threads, c.noPOR,
 			len(want), x.Executions, rep.FinalStates, rep.States, rep.Findings)
-		if !x.Complete || !slices.Equal(want, rep.Finals) && rep.Findings == 0 {
+		if !x.Complete || !slices.Equal(want, rep.Finals) {
 			t.Errorf("%s: final memories differ: stateless %x, stateful %x", name, want, rep.Finals)
+		}
+		if len(kinds) != len(rep.Kinds) {
+			t.Errorf("%s: findings differ: stateless %v, stateful %v", name, kinds, rep.Kinds)
+		}
+		for k := range kinds {
+			if rep.Kinds[k] == 0 {
+				t.Errorf("%s: the stateful search misses %s", name, k)
+			}
 		}
 	}
 }
