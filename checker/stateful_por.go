@@ -104,17 +104,17 @@ type porFrame struct {
 	// The step being explored from this state: its option, thread, footprint,
 	// vector clock (per thread, the latest stack index of that thread's
 	// steps that happen before it; -1 none), and the threads it woke.
-	cur   int
-	th    int
-	seq   int // the operation the step belongs to (StateEngine.OpSeq)
+	cur int
+	th  int
+	seq int // the operation the step belongs to (StateEngine.OpSeq)
 	// acq: the step is a NIC atomic's read half, which waits for the word's
 	// atomic lock; rel: its write half, which releases it; addr: the word.
 	acq, rel bool
 	addr     rdma.Ptr
-	step  footprint
-	clock []int32
-	woke  []int32
-	steps int
+	step     footprint
+	clock    []int32
+	woke     []int32
+	steps    int
 }
 
 // summaries interns per-thread summaries: a stored state keeps an index.

@@ -49,7 +49,7 @@ type threadExt struct {
 	// Spin iterations: the history at the thread's last Pause that began a
 	// run of iterations, whether the operations since then only read, and
 	// the first operation after that Pause.
-	pauseNode  *hnode
+	pauseNode *hnode
 	// lastPause: the history at the thread's last Pause (where the
 	// iteration running now began at the earliest); tryIter: the first
 	// Pause of a run of iterations was just passed (issued looks for where
@@ -60,13 +60,13 @@ type threadExt struct {
 	// began, once known (the history at the top of every later iteration).
 	iterStart    uint64
 	iterStartSet bool
-	hasPause   bool
-	clean      bool
-	afterPause bool
-	first      opSig
-	firstSet   bool
-	expect     opSig // after a cut: what the thread must issue next
-	expectSet  bool
+	hasPause     bool
+	clean        bool
+	afterPause   bool
+	first        opSig
+	firstSet     bool
+	expect       opSig // after a cut: what the thread must issue next
+	expectSet    bool
 	// Retry loops (Thread.Carry): the history at the loop's first Carry,
 	// and whether every operation since the last Carry only read.
 	carryBase  *hnode
