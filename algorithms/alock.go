@@ -135,7 +135,8 @@ func (l *alock) acquireLocal(t rdma.Thread) {
 			t.Pause()
 		}
 		if t.Load(d.Add(descBudget)) > 0 {
-			return // handed the lock within the cohort's turn
+			rdma.Forget(t, "alock: holds") // for a stateful search: nothing read so far is used again
+			return                         // handed the lock within the cohort's turn
 		}
 		// Exhausted: the lock was handed over, but this thread must let the
 		// remote cohort in first, as a new leader.
@@ -153,6 +154,7 @@ func (l *alock) acquireLocal(t rdma.Thread) {
 	for t.Load(l.rTail) != 0 && t.Load(l.victim) == victimLocal {
 		t.Pause()
 	}
+	rdma.Forget(t, "alock: holds")
 }
 
 func (l *alock) releaseLocal(t rdma.Thread) {
@@ -187,6 +189,7 @@ func (l *alock) acquireRemote(t rdma.Thread) {
 			t.Pause()
 		}
 		if t.Load(d.Add(descBudget)) > 0 {
+			rdma.Forget(t, "alock: holds")
 			return
 		}
 	}
@@ -199,6 +202,7 @@ func (l *alock) acquireRemote(t rdma.Thread) {
 	for {
 		t.RReadN(l.lTail, two[:])
 		if two[0] == 0 || two[1] != victimRemote {
+			rdma.Forget(t, "alock: holds")
 			return
 		}
 		t.Pause()

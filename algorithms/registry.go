@@ -269,9 +269,10 @@ func localFlags(s rdma.Setup) []bool {
 // seen. It has no Pause: every failed RCAS means the word changed, and some other
 // thread's RCAS succeeded (the loop is lock-free, not wait-free).
 func rswap(t rdma.Thread, p rdma.Ptr, v uint64) uint64 {
+	rdma.Carry(t) // the loop begins, carrying nothing yet
 	cur := t.RRead(p)
 	for {
-		rdma.Carry(t, cur) // a failed attempt carries only the value it read
+		rdma.Carry(t, cur) // an attempt carries only the value last read
 		old := t.RCAS(p, cur, v)
 		if old == cur {
 			return old

@@ -81,3 +81,28 @@ func TestStateSearchCarryChecked(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// lyingForget takes a ticket, promises through rdma.Forget that nothing it
+// read matters any more, and then writes the ticket.
+type lyingForget struct{ word, out rdma.Ptr }
+
+func (l *lyingForget) Acquire(t rdma.Thread) {
+	v := t.RFAA(l.word, 1)
+	rdma.Forget(t, "lie")
+	t.RWrite(l.out, v)
+}
+
+func (l *lyingForget) Release(rdma.Thread) {}
+
+// TestStateSearchForgetChecked: a lock that uses a value after promising
+// rdma.Forget that it would not is caught.
+func TestStateSearchForgetChecked(t *testing.T) {
+	lock := func(s rdma.Setup) (rdma.Lock, error) {
+		return &lyingForget{word: s.Alloc(s.Home(), 1, "word"), out: s.Alloc(s.Home(), 1, "out")}, nil
+	}
+	_, err := checker.StateSearch{Config: oracleConfig(1, 2, 1), Workload: checker.Lock(lock)}.Run()
+	if err == nil || !strings.Contains(err.Error(), "not exact") {
+		t.Fatalf("err = %v, want the exactness error", err)
+	}
+	t.Log(err)
+}

@@ -24,3 +24,28 @@ func Carry(t Thread, vals ...uint64) {
 		c.Carry(vals...)
 	}
 }
+
+// Forgetter is implemented by runtimes that search states (the simulator's
+// stateful search): see Forget.
+type Forgetter interface {
+	Forget(site string, keep ...uint64)
+}
+
+// Forget promises that from this call on, what the thread does depends on
+// what its operations returned since its round began (workload.Thread.Round:
+// for a lock, since the workload's Acquire) only through keep: the values the
+// code goes on to use. site names the call (two calls in one algorithm need
+// two names). A lock calls it where a value it read has been used for the
+// last time, such as MCS after it linked itself behind its predecessor: from
+// then on, which descriptor that was does not matter.
+//
+// A stateful search then treats every arrival at the same site, in the same
+// round, with the same keep as one state, which is what an explicit-state
+// checker gets from dead-variable elimination. The search checks the promise
+// where it can: the same site and keep followed by two different operations
+// stop it with an error. Runtimes that do not search states ignore Forget.
+func Forget(t Thread, site string, keep ...uint64) {
+	if f, ok := t.(Forgetter); ok {
+		f.Forget(site, keep...)
+	}
+}

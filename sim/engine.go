@@ -193,6 +193,8 @@ type resumeHooks interface {
 	pausing(t *Thread)
 	// carry is called at every Thread.Carry.
 	carry(t *Thread, vals []uint64)
+	// forget is called at every Thread.Forget.
+	forget(t *Thread, site string, keep []uint64)
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the

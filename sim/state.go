@@ -60,6 +60,9 @@ type threadExt struct {
 	// began, once known (the history at the top of every later iteration).
 	iterStart    uint64
 	iterStartSet bool
+	// roundH: the hash of the thread's last round point (Thread.Forget
+	// equates states from there).
+	roundH uint64
 	hasPause     bool
 	clean        bool
 	afterPause   bool
@@ -363,11 +366,40 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 		n = rp.node.n
 	}
 	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
+	x.roundH = x.node.h
 	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
 	x.lastPause, x.tryIter, x.iterStartSet = nil, false, false
 	x.carryBase, x.carrySet, x.carryClean = nil, false, false
 	x.afterRound = true
 	s.cur[t.id] = rp
+}
+
+// forget applies Thread.Forget: the thread's history is equated with (its
+// last round point, site, keep); the marker's replay is this path's own
+// history, and the checkNext map compares what the thread does next along
+// every path that reaches the same marker.
+func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
+	if s.replaying {
+		return
+	}
+	x := &s.x[t.id]
+	x.started = true
+	h := hmix(x.roundH^0x666f72676574, uint64(len(keep)))
+	for i := 0; i < len(site); i++ {
+		h = hmix(h, uint64(site[i]))
+	}
+	for _, v := range keep {
+		h = hmix(h, v)
+	}
+	n := 0
+	if x.node != nil {
+		n = x.node.n
+	}
+	x.node = &hnode{parent: x.node, marker: true, n: n, h: h}
+	// Spin iterations and retry loops start afresh from here.
+	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
+	x.lastPause, x.tryIter, x.iterStartSet = nil, false, false
+	x.carryBase, x.carrySet, x.carryClean = nil, false, false
 }
 
 // carry applies Thread.Carry: within one retry loop (only reads since its
@@ -581,7 +613,7 @@ func (s *StateEngine) checkNext(t *Thread, x *threadExt, sig opSig) {
 	if old, ok := s.next[key]; !ok {
 		s.next[key] = sig
 	} else if old != sig {
-		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, from one round into the next, or through a retry loop that carries more than the values it gives rdma.Carry)",
+		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, from one round into the next, through a retry loop that carries more than the values it gives rdma.Carry, or past an rdma.Forget that kept too little)",
 			t.name, old, sig)
 	}
 }

@@ -230,6 +230,15 @@ func (t *Thread) Alloc(words int) rdma.Ptr {
 // It is not a step and touches no memory.
 func (t *Thread) Mark(note string) { t.e.mark(t, note) }
 
+// Forget implements rdma.Forgetter: in a stateful search (StateEngine), the
+// thread's state from here on is its last round point, site and keep (see
+// rdma.Forget); elsewhere nothing.
+func (t *Thread) Forget(site string, keep ...uint64) {
+	if t.e.hooks != nil {
+		t.e.hooks.forget(t, site, keep)
+	}
+}
+
 // Carry implements rdma.Carrier: in a stateful search (StateEngine), the top of
 // a retry-loop iteration that carries vals (see rdma.Carry); elsewhere nothing.
 func (t *Thread) Carry(vals ...uint64) {

@@ -114,6 +114,9 @@ func (t *Thread) Round(key int) {
 // Carry passes a retry loop's carried values to the backend (rdma.Carry).
 func (t *Thread) Carry(vals ...uint64) { rdma.Carry(t.Thread, vals...) }
 
+// Forget passes a lock's promise to the backend (rdma.Forget).
+func (t *Thread) Forget(site string, keep ...uint64) { rdma.Forget(t.Thread, site, keep...) }
+
 // PendingMask has bit i set when thread i has an operation pending (called,
 // not returned); threads beyond 63 are not represented.
 func (r *Run) PendingMask() uint64 {
