@@ -62,14 +62,14 @@ type threadExt struct {
 	iterStartSet bool
 	// roundH: the hash of the thread's last round point (Thread.Forget
 	// equates states from there).
-	roundH uint64
-	hasPause     bool
-	clean        bool
-	afterPause   bool
-	first        opSig
-	firstSet     bool
-	expect       opSig // after a cut: what the thread must issue next
-	expectSet    bool
+	roundH     uint64
+	hasPause   bool
+	clean      bool
+	afterPause bool
+	first      opSig
+	firstSet   bool
+	expect     opSig // after a cut: what the thread must issue next
+	expectSet  bool
 	// Retry loops (Thread.Carry): the history at the loop's first Carry,
 	// and whether every operation since the last Carry only read.
 	carryBase  *hnode
