@@ -78,7 +78,7 @@ func (x StateSearch) runParallel() (StateReport, error) {
 	x.Config.Arbitration = "any"
 	p := &parallelSearch{x: x, workers: x.Workers, start: time.Now(), finals: map[uint64]bool{}}
 	p.cond = sync.NewCond(&p.mu)
-	s, err := newStateSys(x.Config, x.Workload)
+	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
 	if err != nil {
 		return StateReport{}, err
 	}
@@ -199,7 +199,7 @@ type pworker struct {
 }
 
 func (p *parallelSearch) work() {
-	s, err := newStateSys(p.x.Config, p.x.Workload)
+	s, err := newStateSys(p.x.Config, p.x.Workload, p.x.FinalIgnore)
 	if err == nil {
 		err = s.fresh(true)
 	}
@@ -251,10 +251,10 @@ func (w *pworker) visit(stack []dfsFrame, prefix []sim.Decision) ([]sim.Option, 
 	if end {
 		if w.finals == nil {
 			p.mu.Lock()
-			p.finals[s.nic.Fingerprint()] = true
+			p.finals[s.finalFP()] = true
 			p.mu.Unlock()
 		} else {
-			w.finals[s.nic.Fingerprint()] = true
+			w.finals[s.finalFP()] = true
 		}
 	}
 	if f != nil {

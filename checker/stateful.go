@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rdmasim/rdmasim/nicmodel"
@@ -60,6 +61,11 @@ type StateSearch struct {
 	// same verdicts, final states and findings. It runs on one worker (not
 	// with Workers, Minimal, Lassos, NoCache or Shards).
 	POR bool
+	// FinalIgnore leaves the words whose labels match any of these patterns
+	// ("*" matches any run of characters: "desc.*[0]" is word 0 of every
+	// descriptor) out of the final memories that FinalStates counts, to
+	// compare with a model that does not keep them. It changes nothing else.
+	FinalIgnore []string
 	// Workers > 1 runs the depth-first search on that many goroutines sharing
 	// one visited set (not with Minimal, Lassos or NoCache); the figures and
 	// the verdict do not depend on it.
@@ -125,12 +131,15 @@ type StateReport struct {
 // stateSys is the system a StateSearch drives: the runner's configuration and
 // workload, rebuilt in a fresh engine at every restore.
 type stateSys struct {
-	r    *runner
-	nic  *nicmodel.NIC
-	run  workload.Run
-	eng  *sim.StateEngine
-	simc sim.Scratch
-	opts workload.Options
+	// ignore: StateSearch.FinalIgnore; finalMask: the words it marks.
+	ignore    []string
+	finalMask [][]bool
+	r         *runner
+	nic       *nicmodel.NIC
+	run       workload.Run
+	eng       *sim.StateEngine
+	simc      sim.Scratch
+	opts      workload.Options
 }
 
 // snap is one saved state.
@@ -140,7 +149,7 @@ type snap struct {
 	run workload.RunState
 }
 
-func newStateSys(cfg Config, wl workload.Workload) (*stateSys, error) {
+func newStateSys(cfg Config, wl workload.Workload, finalIgnore []string) (*stateSys, error) {
 	if cfg.Timing != nil {
 		return nil, errors.New("states: timed mode is not supported")
 	}
@@ -157,7 +166,7 @@ func newStateSys(cfg Config, wl workload.Workload) (*stateSys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stateSys{r: r, nic: nic}, nil
+	return &stateSys{r: r, nic: nic, ignore: finalIgnore}, nil
 }
 
 // fresh builds the program in a fresh engine; begin runs it to the initial
@@ -185,10 +194,54 @@ func (s *stateSys) fresh(begin bool) error {
 	if err != nil {
 		return err
 	}
+	if len(s.ignore) > 0 && s.finalMask == nil {
+		var unmatched []string
+		for _, pat := range s.ignore {
+			if _, n := s.nic.WordMask(func(l string) bool { return wildMatch(pat, l) }); n == 0 {
+				unmatched = append(unmatched, pat)
+			}
+		}
+		if len(unmatched) > 0 {
+			return fmt.Errorf("states: final-ignore %s: matches no word (the words: %s)", strings.Join(unmatched, ", "), strings.Join(s.nic.WordLabels(), ", "))
+		}
+		s.finalMask, _ = s.nic.WordMask(func(l string) bool {
+			return slices.ContainsFunc(s.ignore, func(pat string) bool { return wildMatch(pat, l) })
+		})
+	}
 	if begin {
 		s.eng.Begin()
 	}
 	return nil
+}
+
+// finalFP is the fingerprint of the final memory, without the words
+// StateSearch.FinalIgnore leaves out.
+func (s *stateSys) finalFP() uint64 {
+	if s.finalMask == nil {
+		return s.nic.Fingerprint()
+	}
+	return s.nic.FingerprintExcept(s.finalMask)
+}
+
+// wildMatch reports whether s matches pattern, in which "*" matches any run
+// of characters and every other character itself.
+func wildMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
 func (s *stateSys) save(sn *snap) error {
@@ -321,7 +374,7 @@ func (x StateSearch) Run() (StateReport, error) {
 	}
 	start := time.Now()
 	x.Config.Arbitration = "any"
-	s, err := newStateSys(x.Config, x.Workload)
+	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
 	if err != nil {
 		return StateReport{}, err
 	}
@@ -407,12 +460,12 @@ func (x StateSearch) Run() (StateReport, error) {
 		}
 		f, end, opts := s.judge()
 		if end {
-			finals[s.nic.Fingerprint()] = true
+			finals[s.finalFP()] = true
 		}
 		if x.Record != nil && (end || f != nil) {
 			r := StateRecord{FP: fp, Final: end, Finding: f != nil}
 			if end {
-				r.FinalMem = s.nic.Fingerprint()
+				r.FinalMem = s.finalFP()
 			}
 			x.Record(r)
 		}
@@ -637,7 +690,7 @@ func (n *mnode) decisions() []sim.Decision {
 func (x StateSearch) runMinimal() (StateReport, error) {
 	start := time.Now()
 	x.Config.Arbitration = "any"
-	s, err := newStateSys(x.Config, x.Workload)
+	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
 	if err != nil {
 		return StateReport{}, err
 	}
@@ -668,7 +721,7 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 		// A violation or the end before any choice: nothing to search.
 		rep.States = 1
 		if end {
-			finals[s.nic.Fingerprint()] = true
+			finals[s.finalFP()] = true
 		}
 		if f != nil {
 			best, bestFinding = root, f
@@ -720,7 +773,7 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 				dist[c.fp] = c.steps
 				f, end, copts := s.judge()
 				if end {
-					finals[s.nic.Fingerprint()] = true
+					finals[s.finalFP()] = true
 				}
 				if f != nil {
 					rep.Findings++

@@ -24,7 +24,7 @@ func TestStateRestoreRoundTrip(t *testing.T) {
 			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
 		})
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca", Arbitration: "any"}
-		s, err := newStateSys(cfg, wl)
+		s, err := newStateSys(cfg, wl, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,4 +89,16 @@ func sameOpts(a, b []sim.Option) bool {
 		}
 	}
 	return true
+}
+
+func TestWildMatch(t *testing.T) {
+	for _, c := range []struct {
+		pat, s string
+		want   bool
+	}{{"desc.*[0]", "desc.t0[0]", true}, {"desc.*[0]", "desc.t0[1]", false}, {"counter", "counter", true}, {"count", "counter", false},
+		{"*", "x", true}, {"d*c*[0]", "desc.t12[0]", true}, {"*[0]", "victim", false}, {"a*a", "a", false}} {
+		if got := wildMatch(c.pat, c.s); got != c.want {
+			t.Errorf("wildMatch(%q, %q) = %v", c.pat, c.s, got)
+		}
+	}
 }

@@ -227,7 +227,7 @@ func (t *fpTable) bytes() int64 { return int64(len(t.keys)) * 12 }
 func (x StateSearch) runPOR() (StateReport, error) {
 	start := time.Now()
 	x.Config.Arbitration = "any"
-	s, err := newStateSys(x.Config, x.Workload)
+	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
 	if err != nil {
 		return StateReport{}, err
 	}
@@ -338,7 +338,7 @@ func (x StateSearch) runPOR() (StateReport, error) {
 		}
 		f, end, opts := s.judge()
 		if end {
-			finals[s.nic.Fingerprint()] = true
+			finals[s.finalFP()] = true
 		}
 		if f != nil {
 			rep.Findings++

@@ -118,8 +118,12 @@ func (n *NIC) StateHash() uint64 {
 		h = mix(h, v|uint64(i)<<8)
 		if r := f.req; r != nil && f.active {
 			h = mix(h, uint64(r.phase)|uint64(r.left)<<8|uint64(len(r.stage))<<24)
-			h = mix(h, r.readVal)
-			h = mix(h, r.result)
+			// An atomic holds the value it read from its read to its write;
+			// before, readVal and result are a reused request's stale values,
+			// and result is set only as it completes.
+			if r.atomic() && r.phase == phaseWrite {
+				h = mix(h, r.readVal)
+			}
 			// A reused request keeps stale values in words it has not read
 			// yet: only what an event wrote counts (an atomic keeps its
 			// values in readVal and result).
@@ -162,4 +166,58 @@ func resize[T any](s []T, n int) []T {
 		return append(s[:cap(s)], make([]T, n-cap(s))...)[:n]
 	}
 	return s[:n]
+}
+
+// WordMask marks, by node and word, the allocated words whose label (as
+// Label gives it: "desc.t0[1]") match accepts, and counts them; for
+// FingerprintExcept.
+func (n *NIC) WordMask(match func(label string) bool) (mask [][]bool, marked int) {
+	mask = make([][]bool, len(n.nodes))
+	for i := range n.nodes {
+		nd := &n.nodes[i]
+		mask[i] = make([]bool, len(nd.mem))
+		for _, a := range nd.allocs {
+			for w := range a.words {
+				if a.start+w < len(mask[i]) && match(rdma.WordLabel(a.label, a.words, w)) {
+					mask[i][a.start+w] = true
+					marked++
+				}
+			}
+		}
+	}
+	return mask, marked
+}
+
+// FingerprintExcept is Fingerprint over the words mask does not mark (a
+// word beyond the mask counts).
+func (n *NIC) FingerprintExcept(mask [][]bool) uint64 {
+	h := uint64(14695981039346656037)
+	for i, nd := range n.nodes {
+		for j, w := range nd.mem {
+			if i < len(mask) && j < len(mask[i]) && mask[i][j] {
+				continue
+			}
+			for range 8 {
+				h ^= w & 0xff
+				h *= 1099511628211
+				w >>= 8
+			}
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	return h
+}
+
+// WordLabels lists the labels of the allocated words, node by node.
+func (n *NIC) WordLabels() []string {
+	var l []string
+	for i := range n.nodes {
+		for _, a := range n.nodes[i].allocs {
+			for w := range a.words {
+				l = append(l, rdma.WordLabel(a.label, a.words, w))
+			}
+		}
+	}
+	return l
 }

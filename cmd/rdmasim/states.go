@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/rdmasim/rdmasim/algorithms"
@@ -61,6 +62,8 @@ type statesSettings struct {
 	minimal   bool
 	maxStates int64
 	por       bool
+	// finalIgnore: patterns of word labels left out of final_states.
+	finalIgnore []string
 }
 
 // checkStates is checkOne for --strategy states.
@@ -76,7 +79,8 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 		workers = runtime.NumCPU()
 	}
 	search := checker.StateSearch{Config: cfg, Workload: lock, MaxStates: c.states.maxStates, Minimal: c.states.minimal,
-		Lassos: cfg.Acquires == 0, Stop: c.stop, ProgressEvery: 20_000, Workers: workers}
+		Lassos: cfg.Acquires == 0, Stop: c.stop, ProgressEvery: 20_000, Workers: workers,
+		FinalIgnore: c.states.finalIgnore}
 	if c.states.por {
 		if c.states.minimal || cfg.Acquires == 0 || c.sh.n > 1 {
 			return r, usagef("check: --por reduces the depth-first search of --strategy states: not with --minimal, --shard or an endless workload (--acquires 0)")
@@ -340,4 +344,15 @@ func mergeStates(files []string, format string, stdout io.Writer) (bool, error) 
 		}
 	}
 	return true, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var l []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			l = append(l, x)
+		}
+	}
+	return l
 }
