@@ -57,14 +57,22 @@
 //
 //  1. Determinism: a thread's code is a deterministic function of what its
 //     operations return (no clocks, no randomness, no goroutines).
+//
 //  2. No shared Go state: threads communicate through simulated memory only;
 //     Go state a lock keeps per thread outside the coroutine is written by that
 //     thread only, from what its operations returned (the program is built once
 //     per search and kept across restores).
+//
 //  3. The Pause contract (package rdma): a spin iteration ending in Pause that
 //     only read (loads, READs, failed CASes) carries no state into the next. So
-//     at such a Pause the thread's history is cut back to what it was at the
-//     Pause that began the run of iterations.
+//     the thread's state after such a Pause is its state where the iteration
+//     began: once the thread issues its next operation, the engine looks back
+//     to the previous Pause for the one place the thread issued that same
+//     operation (kind, word, operands) with only reads after it, and names the
+//     history from there on after the history at that place (a later Pause of
+//     the same run of iterations goes back to it too). With no such place, or
+//     more than one, the history is kept as it is: less merging, never wrong.
+//
 //  4. Rounds: a workload calls Thread.Round(key) at the top of each repetition
 //     of its operations (workload.LockCounter does: key = the repetition's
 //     index, or 0 when it repeats forever), promising that the thread's state
@@ -72,6 +80,23 @@
 //     the history becomes a marker of (thread, key) whose replay is the history
 //     of the first path that arrived there. This keeps earlier rounds' results
 //     out of the states, and makes an endless workload's states finite.
+//
+//  5. Retry loops: a CAS retry loop without Pause (a swap emulated by READ
+//     then CAS until it succeeds) carries the value a failed CAS returned
+//     into the next attempt. A loop that calls rdma.Carry(t, vals...) at the
+//     top of each iteration promises that this is all it carries: while only
+//     reads happen between two Carry calls, the history is equated with (the
+//     history at the loop's first Carry, vals). Without Carry such a thread's
+//     history grows with every failure, so the states multiply with the
+//     retries, and an endless workload's states never repeat.
+//
+//  6. Dead values: rdma.Forget(t, site, keep...) promises that what the thread
+//     read since its round began is used from here on only through keep; the
+//     history is then named after (the round point, site, keep).
+//
+// How the history will be cut next (where a run of Pauses began, what a cut
+// must be followed by) is bookkeeping: it changes no step of the program, so
+// it is not part of a state's identity.
 //
 // Violations are detected at run time where they show: a replay whose thread
 // asks for another operation than it did (conditions 1 and 2) is an error; after
@@ -84,15 +109,6 @@
 // dropped difference that never changes which operation comes next (it then
 // changes nothing the search observes either) or whose effect lies only in
 // paths pruned before it showed.
-//
-//  5. Retry loops: a CAS retry loop without Pause (a swap emulated by READ
-//     then CAS until it succeeds) carries the value a failed CAS returned
-//     into the next attempt. A loop that calls rdma.Carry(t, vals...) at the
-//     top of each iteration promises that this is all it carries: while only
-//     reads happen between two Carry calls, the history is equated with (the
-//     history at the loop's first Carry, vals). Without Carry such a thread's
-//     history grows with every failure, so the states multiply with the
-//     retries, and an endless workload's states never repeat.
 //
 // The step functions of StateEngine are the untimed path of Engine.Run written
 // out a second time (Run is untouched); a change to one is a change to both.
