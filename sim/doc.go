@@ -69,9 +69,9 @@
 //     began: once the thread issues its next operation, the engine looks back
 //     to the previous Pause for the one place the thread issued that same
 //     operation (kind, word, operands) with only reads after it, and names the
-//     history from there on after the history at that place (a later Pause of
-//     the same run of iterations goes back to it too). With no such place, or
-//     more than one, the history is kept as it is: less merging, never wrong.
+//     history from there on after the history at that place. With no such
+//     place, or more than one, the history is cut at a later Pause of the same
+//     run of iterations back to the first one's.
 //
 //  4. Rounds: a workload calls Thread.Round(key) at the top of each repetition
 //     of its operations (workload.LockCounter does: key = the repetition's
@@ -94,9 +94,12 @@
 //     read since its round began is used from here on only through keep; the
 //     history is then named after (the round point, site, keep).
 //
-// How the history will be cut next (where a run of Pauses began, what a cut
-// must be followed by) is bookkeeping: it changes no step of the program, so
-// it is not part of a state's identity.
+// How the history will be cut next (where a run of Pauses began, whether a
+// retry loop is under way) changes no step of the program, only how later
+// states are named; it is part of a state's fingerprint all the same, so that
+// two states with one fingerprint name their successors alike and the counts
+// do not depend on the order of the search (workers, shards). What only
+// checks the cuts (the operation a cut must be followed by) is not.
 //
 // Violations are detected at run time where they show: a replay whose thread
 // asks for another operation than it did (conditions 1 and 2) is an error; after

@@ -56,10 +56,6 @@ type threadExt struct {
 	// its iteration began).
 	lastPause, prevPause *hnode
 	tryIter              bool
-	// iterStart: the hash of the history where the loop's first iteration
-	// began, once known (the history at the top of every later iteration).
-	iterStart    uint64
-	iterStartSet bool
 	// roundH: the hash of the thread's last round point (Thread.Forget
 	// equates states from there).
 	roundH     uint64
@@ -368,7 +364,7 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
 	x.roundH = x.node.h
 	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
-	x.lastPause, x.tryIter, x.iterStartSet = nil, false, false
+	x.lastPause, x.tryIter = nil, false
 	x.carryBase, x.carrySet, x.carryClean = nil, false, false
 	x.afterRound = true
 	s.cur[t.id] = rp
@@ -398,7 +394,7 @@ func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 	x.node = &hnode{parent: x.node, marker: true, n: n, h: h}
 	// Spin iterations and retry loops start afresh from here.
 	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
-	x.lastPause, x.tryIter, x.iterStartSet = nil, false, false
+	x.lastPause, x.tryIter = nil, false
 	x.carryBase, x.carrySet, x.carryClean = nil, false, false
 }
 
@@ -453,25 +449,6 @@ func (s *StateEngine) issued(t *Thread, op *Op) {
 		return
 	}
 	x.afterPause = false
-	top := x.node != nil && x.node.parent == x.pauseNode // the Pause was the last operation
-	if x.tryIter {
-		x.tryIter = false
-		if start, ok := iterationStart(x.pauseNode, x.prevPause, sig); ok && top {
-			// The state at the Pause, and after it, no longer depend on
-			// what the first iteration read: their hashes are rebuilt on
-			// the iteration's start (the replay keeps this path's own).
-			h := uint64(0x7374617274)
-			if start != nil {
-				h = start.h
-			}
-			x.pauseNode = &hnode{parent: x.pauseNode, marker: true, n: x.pauseNode.n, h: hmix(h, 0x7061757365)}
-			x.iterStart, x.iterStartSet = h, true
-		}
-	}
-	if x.iterStartSet && top {
-		// Back at the top of the loop, where the first iteration began.
-		x.node = &hnode{parent: x.node, marker: true, n: x.node.n, h: x.iterStart}
-	}
 	if x.expectSet {
 		x.expectSet = false
 		if sig != x.expect && s.er == nil {
@@ -481,6 +458,22 @@ func (s *StateEngine) issued(t *Thread, op *Op) {
 	}
 	if !x.firstSet {
 		x.first, x.firstSet = sig, true
+	}
+	if x.tryIter {
+		x.tryIter = false
+		if x.node != nil && x.node.parent == x.lastPause { // the Pause was the last operation
+			if start, ok := iterationStart(x.lastPause, x.prevPause, sig); ok {
+				// Back at the top of the loop: named after the history
+				// where the iteration began (the replay keeps this path's
+				// own). The next Pause has nothing to cut back to.
+				h := uint64(0x7374617274)
+				if start != nil {
+					h = start.h
+				}
+				x.node = &hnode{parent: x.node, marker: true, n: x.node.n, h: h}
+				x.hasPause = false
+			}
+		}
 	}
 }
 
@@ -495,8 +488,8 @@ func (s *StateEngine) pausing(t *Thread) {
 		x.expect, x.expectSet = x.first, x.firstSet
 	} else {
 		x.pauseNode, x.hasPause, x.firstSet = x.node, true, false
-		x.tryIter, x.iterStartSet = true, false
 	}
+	x.tryIter = true
 	x.lastPause = x.node
 	x.clean = true
 	x.afterPause = true
@@ -582,13 +575,23 @@ func (s *StateEngine) Hash() uint64 {
 		if t.parked || !t.wrote {
 			h = hashReads(h, t.reads, &s.rscratch)
 		}
-		// The thread's own state: its history (with the cuts). How the
-		// history will be cut next (the Pause it began its iterations at,
-		// the operations a cut must be followed by) changes no step of the
-		// program, only how later states are named and checked: it is not
-		// part of the state.
+		// The thread's own state: its history (with the cuts), and how the
+		// history will be cut next, which changes no step of the program but
+		// how later states are named: two states with one fingerprint must
+		// name their successors alike, whatever path reached them, or the
+		// counts would depend on the order of the search (workers, shards).
+		// What only checks the cuts (the operation a cut must be followed
+		// by) is left out.
 		if x.node != nil {
 			h = hmix(h, x.node.h)
+		}
+		cut := b2u(x.hasPause && x.clean) | b2u(x.tryIter)<<1 | b2u(x.carrySet && x.carryClean)<<3
+		h = hmix(h, cut|0x6375740000)
+		if x.hasPause && x.clean && x.pauseNode != nil {
+			h = hmix(h, x.pauseNode.h)
+		}
+		if x.carrySet && x.carryClean && x.carryBase != nil {
+			h = hmix(h, x.carryBase.h)
 		}
 		sig := sigOf(&t.op)
 		h = sig.hash(h)
