@@ -378,11 +378,7 @@ func (x StateSearch) Run() (StateReport, error) {
 	if err != nil {
 		return StateReport{}, err
 	}
-	defer func() {
-		if s.eng != nil {
-			s.eng.Stop()
-		}
-	}()
+	defer s.stop()
 	rep := StateReport{Config: x.Config}
 	var seen visited
 	finals := map[uint64]bool{}
@@ -478,11 +474,7 @@ func (x StateSearch) Run() (StateReport, error) {
 			}
 		}
 		if f != nil {
-			rep.Findings++
-			if rep.Kinds == nil {
-				rep.Kinds = map[string]int{}
-			}
-			rep.Kinds[f.Property]++
+			rep.count(f)
 			if best == nil || f.Step < bestFinding.Step {
 				best = append(slices.Clone(prefix), decisionsOf(stack)...)
 				bestFinding = f
@@ -640,6 +632,22 @@ func (x StateSearch) Run() (StateReport, error) {
 	return rep, nil
 }
 
+// count counts a violation by kind.
+func (rep *StateReport) count(f *sim.Finding) {
+	rep.Findings++
+	if rep.Kinds == nil {
+		rep.Kinds = map[string]int{}
+	}
+	rep.Kinds[f.Property]++
+}
+
+// stop ends the coroutines of the system's engine, if it has one.
+func (s *stateSys) stop() {
+	if s.eng != nil {
+		s.eng.Stop()
+	}
+}
+
 func (rep *StateReport) finish(finals map[uint64]bool, seen *visited, peakSnaps int, start time.Time) {
 	for fp := range finals {
 		rep.Finals = append(rep.Finals, fp)
@@ -694,11 +702,7 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 	if err != nil {
 		return StateReport{}, err
 	}
-	defer func() {
-		if s.eng != nil {
-			s.eng.Stop()
-		}
-	}()
+	defer s.stop()
 	rep := StateReport{Config: x.Config, Minimal: true}
 	finals := map[uint64]bool{}
 	dist := map[uint64]int{}
@@ -776,11 +780,7 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 					finals[s.finalFP()] = true
 				}
 				if f != nil {
-					rep.Findings++
-					if rep.Kinds == nil {
-						rep.Kinds = map[string]int{}
-					}
-					rep.Kinds[f.Property]++
+					rep.count(f)
 					if best == nil || f.Step < bestFinding.Step {
 						best, bestFinding = c, f
 					}

@@ -231,11 +231,7 @@ func (x StateSearch) runPOR() (StateReport, error) {
 	if err != nil {
 		return StateReport{}, err
 	}
-	defer func() {
-		if s.eng != nil {
-			s.eng.Stop()
-		}
-	}()
+	defer s.stop()
 	rep := StateReport{Config: x.Config, Reduced: true}
 	nth := len(s.r.infos)
 	var table fpTable
@@ -341,11 +337,7 @@ func (x StateSearch) runPOR() (StateReport, error) {
 			finals[s.finalFP()] = true
 		}
 		if f != nil {
-			rep.Findings++
-			if rep.Kinds == nil {
-				rep.Kinds = map[string]int{}
-			}
-			rep.Kinds[f.Property]++
+			rep.count(f)
 			if best == nil || f.Step < bestFinding.Step {
 				best = porDecisions(stack)
 				bestFinding = f

@@ -315,21 +315,7 @@ func (n *NIC) Reset() {
 
 // Fingerprint hashes every node's memory (FNV-1a): two executions that end with
 // equal fingerprints end, with overwhelming likelihood, in the same memory.
-func (n *NIC) Fingerprint() uint64 {
-	h := uint64(14695981039346656037)
-	for _, nd := range n.nodes {
-		for _, w := range nd.mem {
-			for range 8 {
-				h ^= w & 0xff
-				h *= 1099511628211
-				w >>= 8
-			}
-		}
-		h ^= 0xff
-		h *= 1099511628211
-	}
-	return h
-}
+func (n *NIC) Fingerprint() uint64 { return n.FingerprintExcept(nil) }
 
 // Config returns the model's knobs.
 func (n *NIC) Config() Config { return n.cfg }

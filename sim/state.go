@@ -384,14 +384,7 @@ func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 	for i := 0; i < len(site); i++ {
 		h = hmix(h, uint64(site[i]))
 	}
-	for _, v := range keep {
-		h = hmix(h, v)
-	}
-	n := 0
-	if x.node != nil {
-		n = x.node.n
-	}
-	x.node = &hnode{parent: x.node, marker: true, n: n, h: h}
+	x.rename(hashVals(h, keep))
 	// Spin iterations and retry loops start afresh from here.
 	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
 	x.lastPause, x.tryIter = nil, false
@@ -417,15 +410,24 @@ func (s *StateEngine) carry(t *Thread, vals []uint64) {
 	if x.carryBase != nil {
 		h = x.carryBase.h
 	}
-	h = hmix(h, uint64(len(vals))|0xca<<56)
-	for _, v := range vals {
-		h = hmix(h, v)
-	}
+	x.rename(hashVals(hmix(h, uint64(len(vals))|0xca<<56), vals))
+}
+
+// rename names the thread's state h from here on: a marker whose replay is
+// the path's own history.
+func (x *threadExt) rename(h uint64) {
 	n := 0
 	if x.node != nil {
 		n = x.node.n
 	}
 	x.node = &hnode{parent: x.node, marker: true, n: n, h: h}
+}
+
+func hashVals(h uint64, vals []uint64) uint64 {
+	for _, v := range vals {
+		h = hmix(h, v)
+	}
+	return h
 }
 
 // issued checks a thread's operation after a cut spin iteration: it must be
