@@ -246,7 +246,7 @@ func TestStateSearchLasso(t *testing.T) {
 // TestStateSearchWorkers: the parallel search stores and expands every state
 // once, so its figures and verdict equal the serial search's.
 func TestStateSearchWorkers(t *testing.T) {
-	names := []string{"mcs", "spin-naive"}
+	names := []string{"mcs", "spin-naive", "alock", "spin"}
 	if raceEnabled {
 		names = []string{"spin", "spin-naive"} // small, and the race detector sees the workers share
 	}
@@ -376,7 +376,7 @@ func TestStateSearchShards(t *testing.T) {
 	if raceEnabled {
 		t.Skip("tens of thousands of states: too slow under -race")
 	}
-	for _, name := range []string{"mcs", "spin-naive"} {
+	for _, name := range []string{"mcs", "spin-naive", "alock", "spin"} {
 		lock := lockOf(t, name, algorithms.Options{})
 		cfg := oracleConfig(1, 2, 1)
 		one, err := checker.StateSearch{Config: cfg, Workload: checker.Lock(lock)}.Run()
