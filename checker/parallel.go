@@ -75,10 +75,9 @@ type parallelSearch struct {
 // expanded once, so states, transitions, final states and the verdict do not
 // depend on the number of workers; which counterexample is shown may.
 func (x StateSearch) runParallel() (StateReport, error) {
-	x.Config.Arbitration = "any"
+	s, err := x.system()
 	p := &parallelSearch{x: x, workers: x.Workers, start: time.Now(), finals: map[uint64]bool{}}
 	p.cond = sync.NewCond(&p.mu)
-	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
 	if err != nil {
 		return StateReport{}, err
 	}
@@ -199,7 +198,7 @@ type pworker struct {
 }
 
 func (p *parallelSearch) work() {
-	s, err := newStateSys(p.x.Config, p.x.Workload, p.x.FinalIgnore)
+	s, err := p.x.system()
 	if err == nil {
 		err = s.fresh(true)
 	}

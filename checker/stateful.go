@@ -56,11 +56,6 @@ type StateSearch struct {
 	// Workers, Minimal or Lassos.
 	Shard, Shards, ShardDepth int
 	Record                    func(StateRecord)
-	// POR turns on partial-order reduction (stateful dynamic partial-order
-	// reduction; see stateful_por.go): fewer states and transitions, the
-	// same verdicts, final states and findings. It runs on one worker (not
-	// with Workers, Minimal, Lassos, NoCache or Shards).
-	POR bool
 	// FinalIgnore leaves the words whose labels match any of these patterns
 	// ("*" matches any run of characters: "desc.*[0]" is word 0 of every
 	// descriptor) out of the final memories that FinalStates counts, to
@@ -99,9 +94,6 @@ type StateReport struct {
 	// Complete: every reachable state was explored (up to hash compaction:
 	// see OmittedEstimate).
 	Complete bool
-	// Reduced: the search used partial-order reduction (StateSearch.POR):
-	// States counts the states of the reduced graph.
-	Reduced bool
 	// States: distinct states stored; Transitions: steps fired.
 	States, Transitions int64
 	// FinalStates: distinct final memories of the states in which every
@@ -195,16 +187,17 @@ func (s *stateSys) fresh(begin bool) error {
 		return err
 	}
 	if len(s.ignore) > 0 && s.finalMask == nil {
+		labels := s.nic.WordLabels()
 		var unmatched []string
 		for _, pat := range s.ignore {
-			if _, n := s.nic.WordMask(func(l string) bool { return wildMatch(pat, l) }); n == 0 {
+			if !slices.ContainsFunc(labels, func(l string) bool { return wildMatch(pat, l) }) {
 				unmatched = append(unmatched, pat)
 			}
 		}
 		if len(unmatched) > 0 {
-			return fmt.Errorf("states: final-ignore %s: matches no word (the words: %s)", strings.Join(unmatched, ", "), strings.Join(s.nic.WordLabels(), ", "))
+			return fmt.Errorf("states: final-ignore %s: matches no word (the words: %s)", strings.Join(unmatched, ", "), strings.Join(labels, ", "))
 		}
-		s.finalMask, _ = s.nic.WordMask(func(l string) bool {
+		s.finalMask = s.nic.WordMask(func(l string) bool {
 			return slices.ContainsFunc(s.ignore, func(pat string) bool { return wildMatch(pat, l) })
 		})
 	}
@@ -363,18 +356,11 @@ func (x StateSearch) Run() (StateReport, error) {
 	if x.Minimal {
 		return x.runMinimal()
 	}
-	if x.POR {
-		if x.Lassos || x.NoCache || x.Shards > 1 {
-			return StateReport{}, errors.New("states: the partial-order reduction does not combine with lassos, shards or an uncached search (turn it off)")
-		}
-		return x.runPOR()
-	}
 	if x.Workers > 1 && !x.Lassos && !x.NoCache {
 		return x.runParallel()
 	}
 	start := time.Now()
-	x.Config.Arbitration = "any"
-	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
+	s, err := x.system()
 	if err != nil {
 		return StateReport{}, err
 	}
@@ -641,6 +627,14 @@ func (rep *StateReport) count(f *sim.Finding) {
 	rep.Kinds[f.Property]++
 }
 
+// system builds the system the search drives: its configuration, with
+// arbitration any (the search explores every order NIC atomics are served
+// in), and its workload.
+func (x *StateSearch) system() (*stateSys, error) {
+	x.Config.Arbitration = "any"
+	return newStateSys(x.Config, x.Workload, x.FinalIgnore)
+}
+
 // stop ends the coroutines of the system's engine, if it has one.
 func (s *stateSys) stop() {
 	if s.eng != nil {
@@ -697,8 +691,7 @@ func (n *mnode) decisions() []sim.Decision {
 // one of the fewest steps.
 func (x StateSearch) runMinimal() (StateReport, error) {
 	start := time.Now()
-	x.Config.Arbitration = "any"
-	s, err := newStateSys(x.Config, x.Workload, x.FinalIgnore)
+	s, err := x.system()
 	if err != nil {
 		return StateReport{}, err
 	}

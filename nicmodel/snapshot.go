@@ -169,10 +169,9 @@ func resize[T any](s []T, n int) []T {
 }
 
 // WordMask marks, by node and word, the allocated words whose label (as
-// Label gives it: "desc.t0[1]") match accepts, and counts them; for
-// FingerprintExcept.
-func (n *NIC) WordMask(match func(label string) bool) (mask [][]bool, marked int) {
-	mask = make([][]bool, len(n.nodes))
+// Label gives it: "desc.t0[1]") match accepts; for FingerprintExcept.
+func (n *NIC) WordMask(match func(label string) bool) [][]bool {
+	mask := make([][]bool, len(n.nodes))
 	for i := range n.nodes {
 		nd := &n.nodes[i]
 		mask[i] = make([]bool, len(nd.mem))
@@ -180,12 +179,11 @@ func (n *NIC) WordMask(match func(label string) bool) (mask [][]bool, marked int
 			for w := range a.words {
 				if a.start+w < len(mask[i]) && match(rdma.WordLabel(a.label, a.words, w)) {
 					mask[i][a.start+w] = true
-					marked++
 				}
 			}
 		}
 	}
-	return mask, marked
+	return mask
 }
 
 // FingerprintExcept is Fingerprint over the words mask does not mark (a

@@ -32,8 +32,6 @@ type StateEngine struct {
 	// is not a function of its history (the exactness condition broken).
 	next     map[uint64]opSig
 	rscratch []readRec
-	// woken: the threads the last Fire woke by a write (Woken).
-	woken []int32
 	// replaying: Restore feeds a coroutine its recorded results (its Carry
 	// calls are already in the history it replays).
 	replaying bool
@@ -50,9 +48,9 @@ type threadExt struct {
 	// run of iterations, whether the operations since then only read, and
 	// the first operation after that Pause.
 	pauseNode *hnode
-	// lastPause: the history at the thread's last Pause (where the
-	// iteration running now began at the earliest); tryIter: the first
-	// Pause of a run of iterations was just passed (issued looks for where
+	// lastPause and prevPause: the history at the thread's last Pause and
+	// at the one before (where the iteration that ended at the last began at
+	// the earliest); tryIter: a Pause was just passed (issued looks for where
 	// its iteration began).
 	lastPause, prevPause *hnode
 	tryIter              bool
@@ -92,7 +90,6 @@ type hnode struct {
 	parent *hnode
 	rec    opRec
 	h      uint64
-	rh     uint64 // the record's own hash (h folds it into the parent's)
 	n      int
 	// marker: a round point, no operation (replay skips it); its h is the
 	// round point's own, not derived from its parent's.
@@ -234,7 +231,6 @@ func (s *StateEngine) Fire(o Option) {
 	e := s.e
 	e.steps++
 	t := e.owner(o.Thread)
-	s.woken = s.woken[:0]
 	if o.Wake {
 		t.parked = false
 		e.parked--
@@ -248,37 +244,11 @@ func (s *StateEngine) Fire(o Option) {
 	if e.model.Fire(o) {
 		s.e.resume(t)
 	}
-	s.woken = s.woken[:0]
-	for _, w := range e.woken {
-		s.woken = append(s.woken, int32(w.id))
-	}
 	for i := 0; i < len(e.woken) && e.finding == nil; i++ {
 		s.e.resume(e.woken[i])
 	}
 	e.woken = e.woken[:0]
 }
-
-// Woken lists the parked threads the last Fire woke by writing a word they
-// read (not an early wake); the slice is reused by the next Fire.
-func (s *StateEngine) Woken() []int32 { return s.woken }
-
-// ReadSet appends to dst the words thread th read in its current spin
-// iteration (while it may still park on them), or is parked on.
-func (s *StateEngine) ReadSet(th int, dst []rdma.Ptr) []rdma.Ptr {
-	for _, r := range s.e.threads[th].reads {
-		dst = append(dst, r.addr)
-	}
-	return dst
-}
-
-// OpSeq numbers thread th's operations: the steps of one operation (the
-// words of a multi-word READ, unordered among themselves) share it.
-func (s *StateEngine) OpSeq(th int) int { return s.e.threads[th].opSeq }
-
-// EarlyWoken reports whether thread th runs an iteration it was woken early
-// for: whether it parks again depends on whether any word changed since (a
-// step of it then depends on every write).
-func (s *StateEngine) EarlyWoken(th int) bool { return s.e.threads[th].earlyWoken }
 
 // Stop ends every thread's coroutine; the engine is not used again.
 func (s *StateEngine) Stop() { s.e.stopAll() }
@@ -307,12 +277,7 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	if op.Kind == rdma.OpRReadN && !op.Post {
 		r.buf = append([]uint64(nil), op.Buf...)
 	}
-	switch {
-	case op.Post:
-		x.clean, x.carryClean = false, false
-	case op.Kind == rdma.OpLoad, op.Kind == rdma.OpRRead, op.Kind == rdma.OpRReadN, op.Kind == rdma.OpFence, op.Kind == rdma.OpPause:
-	case (op.Kind == rdma.OpCAS || op.Kind == rdma.OpRCAS) && op.Result != op.A:
-	default:
+	if !readOnly(&r) {
 		x.clean, x.carryClean = false, false
 	}
 	h := r.sig.hash(0x51afd7ed558ccd)
@@ -321,7 +286,7 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	for _, v := range r.buf {
 		h = hmix(h, v)
 	}
-	n := &hnode{parent: x.node, rec: r, rh: h}
+	n := &hnode{parent: x.node, rec: r}
 	if x.node != nil {
 		n.h, n.n = hmix(x.node.h, h), x.node.n+1
 	} else {
@@ -363,9 +328,7 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 	}
 	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
 	x.roundH = x.node.h
-	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
-	x.lastPause, x.tryIter = nil, false
-	x.carryBase, x.carrySet, x.carryClean = nil, false, false
+	x.resetCuts()
 	x.afterRound = true
 	s.cur[t.id] = rp
 }
@@ -385,7 +348,12 @@ func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 		h = hmix(h, uint64(site[i]))
 	}
 	x.rename(hashVals(h, keep))
-	// Spin iterations and retry loops start afresh from here.
+	x.resetCuts()
+}
+
+// resetCuts starts spin iterations and retry loops afresh (at a round point
+// or a Forget).
+func (x *threadExt) resetCuts() {
 	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
 	x.lastPause, x.tryIter = nil, false
 	x.carryBase, x.carrySet, x.carryClean = nil, false, false
@@ -472,16 +440,19 @@ func (s *StateEngine) issued(t *Thread, op *Op) {
 				if start != nil {
 					h = start.h
 				}
-				x.node = &hnode{parent: x.node, marker: true, n: x.node.n, h: h}
+				x.rename(h)
 				x.hasPause = false
 			}
 		}
 	}
 }
 
-// pausing is called at every Pause: a spin iteration that only read since the
-// previous Pause carries, by the Pause contract, no state into the next one,
-// so the thread's history is cut back to what it was at that Pause.
+// pausing is called at every Pause. Where the iteration that ends here began
+// is found once the next operation is known (issued); until then, and when it
+// cannot be found, a spin iteration that only read since the previous Pause
+// carries, by the Pause contract, no state into the next one, so the
+// thread's history is cut back to what it was at the Pause that began the run
+// of iterations.
 func (s *StateEngine) pausing(t *Thread) {
 	x := &s.x[t.id]
 	x.prevPause = x.lastPause

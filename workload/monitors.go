@@ -10,7 +10,6 @@ import (
 // key (a lock table has one lock per key; a single lock is key 0).
 type mutexMonitor struct {
 	holders []int // per key: the thread in its critical section, -1: none
-	events  uint64
 }
 
 func (m *mutexMonitor) holder(key int) int {
@@ -21,7 +20,6 @@ func (m *mutexMonitor) holder(key int) int {
 }
 
 func (m *mutexMonitor) enter(r *Run, id, key int) *Finding {
-	m.events++
 	for key >= len(m.holders) {
 		m.holders = append(m.holders, -1)
 	}
@@ -38,7 +36,6 @@ func (m *mutexMonitor) enter(r *Run, id, key int) *Finding {
 }
 
 func (m *mutexMonitor) exit(id, key int) {
-	m.events++
 	if key < len(m.holders) && m.holders[key] == id {
 		m.holders[key] = -1
 	}

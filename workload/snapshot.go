@@ -87,12 +87,6 @@ func (r *Run) LoadState(s *RunState) {
 	}
 }
 
-// MutexEvents counts the critical-section entries and exits so far: a step
-// of a stateful search that changes it acted on the mutual-exclusion monitor,
-// whose verdict depends on the order of such steps (a partial-order reduction
-// must treat any two of them as dependent).
-func (r *Run) MutexEvents() uint64 { return r.mutex.events }
-
 // Holders lists, by key, the thread in the critical section (-1: none).
 func (r *Run) Holders() []int { return slices.Clone(r.mutex.holders) }
 

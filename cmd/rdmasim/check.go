@@ -141,7 +141,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		strategy    = fs.String("strategy", checker.StrategyRandom, "schedule strategy: random, pct, dfs (exhaustive, with partial-order reduction), or states (exhaustive, stateful: every state once)")
 		minimal     = fs.Bool("minimal", false, "states: search in order of steps, so the counterexample has the fewest steps of any")
 		finalIgnore = fs.String("final-ignore", "", "states: leave the words whose labels match these comma-separated patterns out of final_states (\"*\" matches anything: desc.*[0]), to compare with a model that does not keep them")
-		por         = fs.Bool("por", false, "states: partial-order reduction (stateful DPOR; one worker): the same verdicts and final states from fewer states where steps of different threads touch different words")
 		maxStates   = fs.Int64("max-states", 0, "states: stop after this many states (0: no limit; the result then says complete=false)")
 		preemptions = fs.Int("preemptions", -1, "dfs: bound the preemptions per execution (-1: no bound; a bound turns the reduction off)")
 		maxExec     = fs.Int("max-executions", 2_000_000, "dfs: stop after this many executions (the result then says complete=false)")
@@ -186,8 +185,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *finalIgnore != "" && *strategy != strategyStates:
 		return usagef("check: --final-ignore applies to --strategy states")
-	case *por && *strategy != strategyStates:
-		return usagef("check: --por reduces --strategy states (dfs reduces always)")
 	case *schedules < 1:
 		return usagef("check: --schedules %d: want ≥ 1", *schedules)
 	case *depth < 1 || *depth > 64:
@@ -294,7 +291,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	c := &checkRun{opts: algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}, cfg: cfg, strategy: *strategy, sh: sh, seed: *seed,
 		depth: *depth, maxFindings: *maxFindings, workers: *workers, preemptions: *preemptions, maxExec: *maxExec, outDir: *outDir,
-		states: statesSettings{minimal: *minimal, maxStates: *maxStates, por: *por, finalIgnore: splitList(*finalIgnore)}}
+		states: statesSettings{minimal: *minimal, maxStates: *maxStates, finalIgnore: splitList(*finalIgnore)}}
 	if *progress {
 		c.progress = &progressMeter{w: stderr, tty: isTerminal(stderr), every: *progEvery, now: progressClock}
 	}

@@ -38,9 +38,6 @@ type StatesFields struct {
 	// Minimal: the counterexample has the fewest steps of any violating
 	// execution (--minimal).
 	Minimal bool `json:"minimal"`
-	// Reduced: the search used partial-order reduction (--por); states and
-	// transitions are the reduced graph's.
-	Reduced bool `json:"reduced,omitempty"`
 	// StatesFile (--shard i/n): the shard's stored states, for rdmasim merge
 	// (see writeStateRecord).
 	StatesFile string `json:"states_file,omitempty"`
@@ -61,7 +58,6 @@ type lassoJSON struct {
 type statesSettings struct {
 	minimal   bool
 	maxStates int64
-	por       bool
 	// finalIgnore: patterns of word labels left out of final_states.
 	finalIgnore []string
 }
@@ -81,12 +77,6 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	search := checker.StateSearch{Config: cfg, Workload: lock, MaxStates: c.states.maxStates, Minimal: c.states.minimal,
 		Lassos: cfg.Acquires == 0, Stop: c.stop, ProgressEvery: 20_000, Workers: workers,
 		FinalIgnore: c.states.finalIgnore}
-	if c.states.por {
-		if c.states.minimal || cfg.Acquires == 0 || c.sh.n > 1 {
-			return r, usagef("check: --por reduces the depth-first search of --strategy states: not with --minimal, --shard or an endless workload (--acquires 0)")
-		}
-		search.POR, search.Workers = true, 1
-	}
 	var flushStates func() error
 	if sh := c.sh; sh.n > 1 {
 		if c.states.minimal || cfg.Acquires == 0 {
@@ -133,7 +123,6 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	sf := r.StatesFields
 	sf.States, sf.Transitions, sf.FinalStates = rep.States, rep.Transitions, rep.FinalStates
 	sf.OmittedEstimate, sf.MemoryBytes, sf.Minimal = rep.OmittedEstimate, rep.MemoryBytes, rep.Minimal && rep.Shortest != nil
-	sf.Reduced = rep.Reduced
 	if s := rep.Elapsed.Seconds(); s > 0 {
 		sf.StatesPerSecond = math.Round(float64(rep.States) / s)
 	}
