@@ -341,8 +341,7 @@ func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 	if s.replaying {
 		return
 	}
-	x := &s.x[t.id]
-	x.started = true
+	x := s.beforeRename(t)
 	h := hmix(x.roundH^0x666f72676574, uint64(len(keep)))
 	for i := 0; i < len(site); i++ {
 		h = hmix(h, uint64(site[i]))
@@ -368,8 +367,7 @@ func (s *StateEngine) carry(t *Thread, vals []uint64) {
 	if s.replaying {
 		return
 	}
-	x := &s.x[t.id]
-	x.started = true
+	x := s.beforeRename(t)
 	if !x.carrySet || !x.carryClean {
 		x.carryBase, x.carrySet = x.node, true
 	}
@@ -379,6 +377,19 @@ func (s *StateEngine) carry(t *Thread, vals []uint64) {
 		h = x.carryBase.h
 	}
 	x.rename(hashVals(hmix(h, uint64(len(vals))|0xca<<56), vals))
+}
+
+// beforeRename applies a round point the thread passed since its last
+// operation (Round is applied when the next operation is yielded): a Carry or
+// Forget that comes before that operation renames the round's history, not
+// the previous round's.
+func (s *StateEngine) beforeRename(t *Thread) *threadExt {
+	x := &s.x[t.id]
+	if t.cut {
+		t.cut = false
+		s.roundPoint(t, x)
+	}
+	return x
 }
 
 // rename names the thread's state h from here on: a marker whose replay is
