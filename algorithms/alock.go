@@ -135,8 +135,10 @@ func (l *alock) acquireLocal(t rdma.Thread) {
 			t.Pause()
 		}
 		if t.Load(d.Add(descBudget)) > 0 {
-			rdma.Forget(t, "alock: holds") // for a stateful search: nothing read so far is used again
-			return                         // handed the lock within the cohort's turn
+			// Handed the lock within the cohort's turn. For a stateful
+			// search: nothing read so far is used again.
+			rdma.Forget(t, "alock: holds")
+			return
 		}
 		// Exhausted: the lock was handed over, but this thread must let the
 		// remote cohort in first, as a new leader.
