@@ -198,7 +198,9 @@ type pworker struct {
 }
 
 func (p *parallelSearch) work() {
-	s, err := p.x.system()
+	// p.x already has its arbitration set (runParallel): the workers only
+	// read it.
+	s, err := newStateSys(p.x.Config, p.x.Workload, p.x.FinalIgnore)
 	if err == nil {
 		err = s.fresh(true)
 	}
