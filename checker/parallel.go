@@ -248,7 +248,10 @@ func (w *pworker) visit(stack []dfsFrame, prefix []sim.Decision) ([]sim.Option, 
 	if p.x.MaxStates > 0 && n >= p.x.MaxStates {
 		p.stop()
 	}
-	f, end, opts := s.judge()
+	f, end, opts, err := s.judge()
+	if err != nil {
+		return nil, err
+	}
 	if end {
 		if w.finals == nil {
 			p.mu.Lock()
@@ -266,7 +269,7 @@ func (w *pworker) visit(stack []dfsFrame, prefix []sim.Decision) ([]sim.Option, 
 		}
 		p.kinds[f.Property]++
 		if p.best == nil || f.Step < p.bestFinding.Step {
-			p.best = append(append([]sim.Decision(nil), prefix...), decisionsOf(stack)...)
+			p.best = append(append(append([]sim.Decision(nil), prefix...), decisionsOf(stack)...), s.tail...)
 			p.bestFinding = f
 		}
 		p.mu.Unlock()

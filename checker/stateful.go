@@ -32,8 +32,9 @@ type StateSearch struct {
 	MaxStates int64
 	// StopAtFirst stops at the first violation.
 	StopAtFirst bool
-	// NoCache turns the visited set off: every path is followed to its end
-	// (a tree search, for cross-checks on tiny configurations).
+	// NoCache turns the visited set off: every path is followed to its end,
+	// or until it comes back to a state on it (a spin loop's cycle): a tree
+	// search over the simple paths, for cross-checks on tiny configurations.
 	NoCache bool
 	// Minimal searches in order of steps (a shortest-path search over
 	// states): the first violation found is one with the fewest steps.
@@ -132,6 +133,12 @@ type stateSys struct {
 	eng       *sim.StateEngine
 	simc      sim.Scratch
 	opts      workload.Options
+	// deadlockAhead: a saved state to come back to, what it learnt (by the
+	// thread's and the model's state: the thread is spinning), and the
+	// decisions to the deadlock it found.
+	look  snap
+	quiet map[uint64]bool
+	tail  []sim.Decision
 }
 
 // snap is one saved state.
@@ -147,6 +154,7 @@ func newStateSys(cfg Config, wl workload.Workload, finalIgnore []string) (*state
 	}
 	cfg.Linearizability = false
 	cfg.BypassBound = 0
+	cfg.KeepSpinning = true // as the engine runs (sim.NewStateEngine)
 	if cfg.Acquires == 0 && cfg.StepBound == 0 {
 		cfg.StepBound = math.MaxInt32 // validates an endless workload; a state search has no step bound
 	}
@@ -269,23 +277,149 @@ func mix64(z uint64) uint64 {
 
 // judge returns the finding of the state the engine is in: a violation seen
 // while firing, a deadlock, or, at the end, a lost update. end reports that
-// every thread finished.
-func (s *stateSys) judge() (f *sim.Finding, end bool, opts []sim.Option) {
+// every thread finished. A deadlock found ahead (see deadlockAhead) is
+// reached from the state by the decisions in s.tail; otherwise s.tail is
+// empty.
+func (s *stateSys) judge() (f *sim.Finding, end bool, opts []sim.Option, err error) {
+	s.tail = s.tail[:0]
 	if f := s.eng.Finding(); f != nil {
-		return f, false, nil
+		return f, false, nil, nil
 	}
 	if s.eng.Live() == 0 {
 		if wf := s.run.Final(s.nic.Peek); wf != nil {
-			return &sim.Finding{Property: wf.Property, Message: wf.Message, Step: s.eng.Steps()}, true, nil
+			return &sim.Finding{Property: wf.Property, Message: wf.Message, Step: s.eng.Steps()}, true, nil, nil
 		}
-		return nil, true, nil
+		return nil, true, nil, nil
 	}
 	opts = s.eng.Options()
-	if len(opts) == 0 {
+	if len(opts) == 0 || s.eng.Stuck(opts) {
 		s.eng.Deadlock()
-		return s.eng.Finding(), false, nil
+		return s.eng.Finding(), false, nil, nil
 	}
-	return nil, false, opts
+	f, ran, err := s.deadlockAhead(opts)
+	if f != nil || err != nil {
+		return f, false, nil, err
+	}
+	if ran {
+		opts = s.eng.Options() // (the slice was reused)
+	}
+	return nil, false, opts, nil
+}
+
+// maxSoloSteps bounds the steps deadlockAhead runs one thread alone: a
+// thread that takes more without finishing a spin iteration that changes
+// nothing is not spinning (and would not park either).
+const maxSoloSteps = 10_000
+
+// deadlockAhead decides whether the state the engine is in, with options
+// opts, is a deadlock. The search never parks a thread (sim.Config.
+// KeepSpinning), so a deadlock is a state in which every live thread only
+// spins: run alone, each would finish a spin iteration that changed nothing
+// and read only current values (the engine then calls it idle). Whether a
+// thread is idle is the engine's bookkeeping of the path, not part of the
+// state, so it is decided here from the state: every live thread that is not
+// idle yet is run alone, one after another, until it is, and the state is a
+// deadlock if all get there without a write. The answer for one thread
+// depends only on its own state and the model's, so it is remembered by
+// that; a thread whose next operation would change memory is not spinning.
+// A deadlock is returned with the engine's finding at the end of the runs
+// (their decisions in s.tail); the engine is put back into the state, and
+// ran reports that it moved (opts, the engine's slice, is then stale).
+func (s *stateSys) deadlockAhead(opts []sim.Option) (f *sim.Finding, ran bool, err error) {
+	n := len(s.r.infos)
+	for _, o := range opts {
+		if s.eng.Owner(o) >= n || int(o.Thread) >= n {
+			return nil, false, nil // an agent's step (a posted request) is enabled
+		}
+	}
+	nicH := s.nic.StateHash()
+	for th := range n {
+		if s.eng.Done(th) || s.eng.Idle(th) {
+			continue
+		}
+		if s.eng.WouldWrite(th) {
+			return nil, false, nil
+		}
+		if q, ok := s.quiet[mix64(s.eng.ThreadHash(th)^nicH)]; ok && !q {
+			return nil, false, nil
+		}
+	}
+	if s.quiet == nil {
+		s.quiet = map[uint64]bool{}
+	}
+	if err := s.save(&s.look); err != nil {
+		return nil, false, err
+	}
+	f, err = s.ahead(n)
+	if rerr := s.restore(&s.look); err == nil {
+		err = rerr
+	}
+	if f == nil {
+		s.tail = s.tail[:0]
+	}
+	return f, true, err
+}
+
+// ahead runs deadlockAhead's threads alone, one after another.
+func (s *stateSys) ahead(n int) (*sim.Finding, error) {
+	for th := range n {
+		if s.eng.Done(th) || s.eng.Idle(th) {
+			continue
+		}
+		key := mix64(s.eng.ThreadHash(th) ^ s.nic.StateHash())
+		if q, ok := s.quiet[key]; ok && !q {
+			return nil, nil
+		}
+		q, err := s.solo(th)
+		if err != nil || !q {
+			if err == nil {
+				s.quiet[key] = false
+			}
+			return nil, err
+		}
+		s.quiet[key] = true
+	}
+	if opts := s.eng.Options(); !s.eng.Stuck(opts) {
+		return nil, nil
+	}
+	s.eng.Deadlock()
+	return s.eng.Finding(), nil
+}
+
+// solo runs thread th alone until it is idle (true), or until it changes
+// memory, finishes, breaks a property, cannot step alone or runs too long
+// (false). Its decisions are appended to s.tail.
+func (s *stateSys) solo(th int) (bool, error) {
+	writes := s.eng.Writes()
+	for range maxSoloSteps {
+		opts := s.eng.Options()
+		pick := -1
+		for i, o := range opts {
+			if s.eng.Owner(o) == th {
+				if pick >= 0 {
+					return false, nil // two steps of its own: requests in flight
+				}
+				pick = i
+			}
+		}
+		if pick < 0 {
+			return false, nil
+		}
+		if len(opts) > 1 {
+			s.tail = append(s.tail, sim.Decision{Pick: pick, Of: len(opts)})
+		}
+		s.eng.Fire(opts[pick])
+		if err := s.eng.Err(); err != nil {
+			return false, err
+		}
+		switch {
+		case s.eng.Finding() != nil, s.eng.Done(th), s.eng.Writes() != writes:
+			return false, nil
+		case s.eng.Idle(th):
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // visited is a set of 64-bit fingerprints (hash compaction): open addressing,
@@ -347,8 +481,9 @@ type dfsFrame struct {
 	sn    *snap // saved when the state has more than one option
 	node  int32 // in the state graph (StateSearch.Lassos)
 	steps int
-	since []int // the run's PendingSince in this state (StateSearch.Lassos)
-	given bool  // parallel search: the options left were handed to another worker
+	since []int  // the run's PendingSince in this state (StateSearch.Lassos)
+	given bool   // parallel search: the options left were handed to another worker
+	fp    uint64 // StateSearch.NoCache: the state's fingerprint
 }
 
 // Run explores.
@@ -406,6 +541,7 @@ func (x StateSearch) Run() (StateReport, error) {
 	}
 	phase1 := sharded
 	var lastFP uint64
+	onPath := map[uint64]bool{} // NoCache: the states of the path on the stack
 	// visit judges the state the engine is in; it returns its options when
 	// it is new and not final.
 	visit := func() ([]sim.Option, bool, error) {
@@ -433,14 +569,21 @@ func (x StateSearch) Run() (StateReport, error) {
 			}
 			cur = idx
 		}
-		if !x.NoCache && !seen.add(fp) {
+		if x.NoCache {
+			if onPath[fp] {
+				return nil, false, nil
+			}
+		} else if !seen.add(fp) {
 			return nil, false, nil
 		}
 		rep.States++
 		if x.Progress != nil && rep.States%every == 0 {
 			x.Progress(StateProgress{States: rep.States, Transitions: rep.Transitions, Elapsed: time.Since(start)})
 		}
-		f, end, opts := s.judge()
+		f, end, opts, err := s.judge()
+		if err != nil {
+			return nil, false, err
+		}
 		if end {
 			finals[s.finalFP()] = true
 		}
@@ -462,7 +605,7 @@ func (x StateSearch) Run() (StateReport, error) {
 		if f != nil {
 			rep.count(f)
 			if best == nil || f.Step < bestFinding.Step {
-				best = append(slices.Clone(prefix), decisionsOf(stack)...)
+				best = append(append(slices.Clone(prefix), decisionsOf(stack)...), s.tail...)
 				bestFinding = f
 			}
 			return nil, true, nil
@@ -487,6 +630,10 @@ func (x StateSearch) Run() (StateReport, error) {
 		}
 		stack = append(stack, dfsFrame{})
 		fr := &stack[len(stack)-1]
+		if x.NoCache {
+			fr.fp = lastFP
+			onPath[lastFP] = true
+		}
 		fr.opts = append(fr.opts[:0], opts...)
 		fr.next = 0
 		fr.node, fr.steps = cur, s.eng.Steps()
@@ -560,6 +707,9 @@ func (x StateSearch) Run() (StateReport, error) {
 					pool = append(pool, fr.sn)
 					fr.sn = nil
 				}
+				if x.NoCache {
+					delete(onPath, fr.fp)
+				}
 				stack = stack[:len(stack)-1]
 				atTop = false
 				continue
@@ -632,6 +782,7 @@ func (rep *StateReport) count(f *sim.Finding) {
 // in), and its workload.
 func (x *StateSearch) system() (*stateSys, error) {
 	x.Config.Arbitration = "any"
+	x.Config.KeepSpinning = true
 	return newStateSys(x.Config, x.Workload, x.FinalIgnore)
 }
 
@@ -703,6 +854,7 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 	var seen visited
 	var best *mnode
 	var bestFinding *sim.Finding
+	var bestTail []sim.Decision
 	peak := 0
 	frontier := 0
 
@@ -714,14 +866,19 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 		return rep, err
 	}
 	root.fp = s.fingerprint()
-	if f, end, opts := s.judge(); f != nil || end || opts == nil {
+	f, end, opts, err := s.judge()
+	if err != nil {
+		return rep, err
+	}
+	if f != nil || end || opts == nil {
 		// A violation or the end before any choice: nothing to search.
 		rep.States = 1
 		if end {
 			finals[s.finalFP()] = true
 		}
 		if f != nil {
-			best, bestFinding = root, f
+			rep.count(f)
+			best, bestFinding, bestTail = root, f, slices.Clone(s.tail)
 		}
 	} else {
 		if err := s.save(root.sn); err != nil {
@@ -768,14 +925,17 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 					continue
 				}
 				dist[c.fp] = c.steps
-				f, end, copts := s.judge()
+				f, end, copts, err := s.judge()
+				if err != nil {
+					return rep, err
+				}
 				if end {
 					finals[s.finalFP()] = true
 				}
 				if f != nil {
 					rep.count(f)
 					if best == nil || f.Step < bestFinding.Step {
-						best, bestFinding = c, f
+						best, bestFinding, bestTail = c, f, slices.Clone(s.tail)
 					}
 					continue
 				}
@@ -799,7 +959,7 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 	rep.finish(finals, &seen, peak, start)
 	rep.MemoryBytes += int64(len(dist)) * 48
 	if best != nil {
-		dec := best.decisions()
+		dec := append(best.decisions(), bestTail...)
 		cx, err := Replay(x.Config, x.Workload, dec)
 		if err != nil {
 			return rep, fmt.Errorf("states: the minimal violation does not replay: %v", err)

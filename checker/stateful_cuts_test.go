@@ -90,3 +90,85 @@ func TestStateSearchFinalIgnore(t *testing.T) {
 		t.Errorf("an unmatched pattern: err = %v", err)
 	}
 }
+
+// waitForever waits for a word nobody sets: every thread spins on it (home
+// threads with loads, the others with READs, two words an iteration when
+// two is set), or, with flags, each raises its own flag (a store of the same
+// value every iteration) and waits for every other thread's to be down.
+type waitForever struct {
+	home       int
+	word       rdma.Ptr
+	two, flags bool
+	flag       []rdma.Ptr
+}
+
+func (l *waitForever) read(t rdma.Thread, p rdma.Ptr) uint64 {
+	if t.Node() == l.home {
+		return t.Load(p)
+	}
+	return t.RRead(p)
+}
+
+func (l *waitForever) Acquire(t rdma.Thread) {
+	if l.flags {
+		for {
+			t.RWrite(l.flag[t.ID()], 1)
+			up := false
+			for i, f := range l.flag {
+				if i != t.ID() && t.RRead(f) != 0 {
+					up = true
+					break
+				}
+			}
+			if !up {
+				return
+			}
+			t.Pause()
+		}
+	}
+	for {
+		a := l.read(t, l.word)
+		b := uint64(1)
+		if l.two {
+			b = l.read(t, l.word.Add(1))
+		}
+		if a != 0 && b != 0 {
+			return
+		}
+		t.Pause()
+	}
+}
+
+func (l *waitForever) Release(rdma.Thread) {}
+
+// TestStateSearchDeadlock: the search never parks a spinning thread, so it
+// finds a deadlock by running every thread that is not yet idle alone until
+// its spin iteration changes nothing: with one word or two per iteration,
+// and with a store of the same value in every iteration. The deadlock it
+// reports replays (Run replays it, and fails if it does not), with the
+// fewest steps too.
+func TestStateSearchDeadlock(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		two, flags bool
+	}{{"one word", false, false}, {"two words", true, false}, {"same-value store", false, true}} {
+		lock := func(s rdma.Setup) (rdma.Lock, error) {
+			l := &waitForever{home: s.Home(), word: s.Alloc(s.Home(), 2, "word"), two: c.two, flags: c.flags}
+			for range s.Threads() {
+				l.flag = append(l.flag, s.Alloc(s.Home(), 1, "flag"))
+			}
+			return l, nil
+		}
+		for _, minimal := range []bool{false, true} {
+			rep, err := checker.StateSearch{Config: oracleConfig(1, 2, 1), Workload: checker.Lock(lock), Minimal: minimal}.Run()
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if rep.Shortest == nil || rep.Shortest.Finding.Property != "deadlock" || rep.Kinds["deadlock"] == 0 {
+				t.Errorf("%s (minimal %v): kinds %v, shortest %+v; want a deadlock", c.name, minimal, rep.Kinds, rep.Shortest)
+				continue
+			}
+			t.Logf("%s (minimal %v): %d states, %v, %d steps: %s", c.name, minimal, rep.States, rep.Kinds, rep.Shortest.Finding.Step, rep.Shortest.Finding.Message)
+		}
+	}
+}

@@ -35,7 +35,7 @@ func TestStateRestoreRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			for step := 0; step < 400; step++ {
-				if f, end, _ := s.judge(); f != nil || end {
+				if f, end, _, err := s.judge(); err != nil || f != nil || end {
 					break
 				}
 				opts := slices.Clone(s.eng.Options())
@@ -49,7 +49,7 @@ func TestStateRestoreRoundTrip(t *testing.T) {
 				after := s.fingerprint()
 				// Wander off, then come back.
 				for range rng.IntN(5) {
-					if f, end, o := s.judge(); f != nil || end || len(o) == 0 {
+					if f, end, o, err := s.judge(); err != nil || f != nil || end || len(o) == 0 {
 						break
 					}
 					o := s.eng.Options()

@@ -89,6 +89,11 @@ type Config struct {
 	// Until, in timed mode, stops the execution at that simulated time (ns);
 	// with Acquires 0 the threads run operations until then.
 	Until int64 `json:"until_ns,omitempty"`
+	// KeepSpinning never parks a spinning thread (sim.Config.KeepSpinning):
+	// every spin iteration is steps of its own, and a deadlock is every live
+	// thread spinning on values that no longer change. The stateful search
+	// explores in this mode, so its counterexamples replay in it. Untimed only.
+	KeepSpinning bool `json:"keep_spinning,omitempty"`
 }
 
 // DefaultConfig is the configuration `rdmasim check` uses when given no flags:
@@ -120,6 +125,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("acquires = %d: want 1 … 1000", c.Acquires)
 	case c.Until < 0:
 		return fmt.Errorf("until = %d ns: want ≥ 0", c.Until)
+	case c.KeepSpinning && c.Timing != nil:
+		return fmt.Errorf("keep-spinning runs untimed only (timed mode parks a thread until the write that wakes it)")
 	case c.Until > 0 && c.Timing == nil:
 		return fmt.Errorf("a time limit (until) needs timed mode (a timing profile)")
 	case c.BypassBound < 0:
@@ -389,7 +396,8 @@ func (w *runner) execute(c sim.Chooser, record bool, sc *scratch) (Execution, er
 	if w.timer != nil {
 		body = func(st *sim.Thread) { prog.Thread(run.Thread(st.ID(), w.timer(st))) }
 	}
-	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch, Stop: w.stop, ForgetDecisions: w.forget}
+	simCfg := sim.Config{StepBound: w.bound, Record: record, Scratch: simScratch, Stop: w.stop, ForgetDecisions: w.forget,
+		KeepSpinning: w.cfg.KeepSpinning}
 	if w.cfg.Timing != nil {
 		simCfg.Timed, simCfg.Until = true, w.cfg.Until
 		if w.cfg.StepBound == 0 && w.cfg.Until > 0 {

@@ -124,6 +124,15 @@ type Config struct {
 	// ForgetDecisions keeps no decisions (Result.Decisions is empty): for
 	// long runs whose chooser's seed reproduces them anyway.
 	ForgetDecisions bool
+	// KeepSpinning never parks a thread: a spin iteration is offered as
+	// steps like any other code, every time (a stateful search needs no
+	// parking: a spin iteration that changed nothing leads back to a state it
+	// has seen). The engine still tells which threads would park (idle: their
+	// last iteration only read, and what it read is still current), and a
+	// state in which every live thread is idle and no request of an agent is
+	// in flight is a deadlock, as one in which every thread is parked is
+	// without it. Untimed only.
+	KeepSpinning bool
 }
 
 // DueReuser is implemented by timed models that can vouch, after a step, that
@@ -166,6 +175,7 @@ type Engine struct {
 	threads   []*Thread
 	live      int
 	parked    int // threads parked now
+	idle      int // KeepSpinning: threads idle now (Thread.idle)
 	steps     int
 	writes    uint64 // value-changing writes so far
 	finding   *Finding
@@ -276,7 +286,7 @@ func (e *Engine) Run(c Chooser) Result {
 				opts = e.earlyWakes(opts)
 			}
 			e.opts = opts
-			if len(opts) == 0 {
+			if len(opts) == 0 || e.stuck(opts) {
 				if e.live > 0 {
 					e.fail("deadlock", e.describeWaiting())
 				}
@@ -430,6 +440,7 @@ func (e *Engine) resume(t *Thread) {
 		if !ok {
 			t.done = true
 			e.live--
+			e.setIdle(t, false)
 			if t.panicked != nil {
 				e.fail("panic", fmt.Sprintf("%s panicked at step %d: %v (at %s)", t.name, e.steps, t.panicked, t.panicAt))
 			}
@@ -469,6 +480,7 @@ func (e *Engine) resume(t *Thread) {
 			// A fence goes to the model too: under TSO it waits for the
 			// store buffer to drain.
 			t.opSeq++
+			t.changed = false
 			if op.Kind.IsVerb() {
 				t.verbs = true
 			}
@@ -505,6 +517,14 @@ func (e *Engine) pause(t *Thread) bool {
 	// woken by it). Such a thread is never offered an early wake.
 	single := t.accesses <= 1
 	t.wrote, t.earlyWoken, t.accesses = false, false, 0
+	if e.cfg.KeepSpinning {
+		e.setIdle(t, parkable)
+		if parkable {
+			t.idleOn = append(t.idleOn[:0], t.reads...)
+		}
+		t.reads = t.reads[:0]
+		return false
+	}
 	if !parkable {
 		t.reads = t.reads[:0]
 		return false
@@ -513,10 +533,41 @@ func (e *Engine) pause(t *Thread) bool {
 	e.parked++
 	t.stuttered = stutter || single
 	if e.cfg.Record {
-		e.event(traces.Event{Thread: t.id, Kind: traces.Park, Note: "until " + e.readSet(t) + " changes"})
+		e.event(traces.Event{Thread: t.id, Kind: traces.Park, Note: "until " + e.readSet(t.reads) + " changes"})
 	}
 	return true
 }
+
+// setIdle marks t idle or not (KeepSpinning).
+func (e *Engine) setIdle(t *Thread, idle bool) {
+	if t.idle != idle {
+		t.idle = idle
+		if idle {
+			e.idle++
+		} else {
+			e.idle--
+		}
+	}
+}
+
+// stuck reports, under KeepSpinning, a deadlock: every live thread is idle
+// (would park) and no agent's step (a posted request, a store buffer) is
+// enabled, so no step can change memory.
+func (e *Engine) stuck(opts []Option) bool {
+	if !e.cfg.KeepSpinning || e.live == 0 || e.idle < e.live {
+		return false
+	}
+	for _, o := range opts {
+		if int(o.Thread) >= len(e.threads) {
+			return false
+		}
+	}
+	return true
+}
+
+// Idle reports whether thread th is idle (Config.KeepSpinning): its last spin
+// iteration changed nothing and everything it read is still current.
+func (e *Engine) Idle(th int) bool { return e.threads[th].idle }
 
 // earlyWakes appends a wake option for every parked thread that has not
 // stuttered and waits on a word some enabled step may write.
@@ -570,7 +621,10 @@ func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 	}
 	e.writes++
 	if th >= 0 {
-		e.threads[th].wrote = true
+		e.threads[th].wrote, e.threads[th].changed = true, true
+	}
+	if e.idle > 0 {
+		e.unidle(th, p, new)
 	}
 	for _, t := range e.threads {
 		if !t.parked {
@@ -591,19 +645,40 @@ func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 	}
 }
 
+// unidle ends the idleness of writer th (a thread, or -1) and of every thread
+// idle on a word p that now holds another value than it read.
+func (e *Engine) unidle(th int, p rdma.Ptr, new uint64) {
+	if th >= 0 {
+		e.setIdle(e.threads[th], false)
+	}
+	for _, t := range e.threads {
+		if !t.idle {
+			continue
+		}
+		for _, r := range t.idleOn {
+			if r.addr == p && r.val != new {
+				e.setIdle(t, false)
+				break
+			}
+		}
+	}
+}
+
 // Stored implements Observer.
 func (e *Engine) Stored(th int, p rdma.Ptr, old, new uint64) {
 	t := e.threads[th]
 	t.accesses++
 	if old != new {
-		t.wrote = true
+		t.wrote, t.changed = true, true
+		e.setIdle(t, false)
 	}
 }
 
 // Acted implements Observer.
 func (e *Engine) Acted(th int) {
 	if t := e.threads[th]; !t.parked {
-		t.wrote = true
+		t.wrote, t.changed = true, true
+		e.setIdle(t, false)
 	}
 }
 
@@ -640,9 +715,9 @@ func (e *Engine) fail(property, msg string) {
 // Steps returns the number of steps taken so far.
 func (e *Engine) Steps() int { return e.steps }
 
-func (e *Engine) readSet(t *Thread) string {
+func (e *Engine) readSet(reads []readRec) string {
 	var b strings.Builder
-	for i, r := range t.reads {
+	for i, r := range reads {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -662,7 +737,9 @@ func (e *Engine) describeWaiting() string {
 		switch {
 		case t.done:
 		case t.parked:
-			parts = append(parts, fmt.Sprintf("%s spins on %s", t.name, e.readSet(t)))
+			parts = append(parts, fmt.Sprintf("%s spins on %s", t.name, e.readSet(t.reads)))
+		case t.idle:
+			parts = append(parts, fmt.Sprintf("%s spins on %s", t.name, e.readSet(t.idleOn)))
 		default:
 			parts = append(parts, fmt.Sprintf("%s in %v %s", t.name, t.op.Kind, t.op.Addr))
 		}

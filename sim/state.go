@@ -1,10 +1,8 @@
 package sim
 
 import (
-	"cmp"
 	"fmt"
 	"iter"
-	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/traces"
@@ -30,8 +28,7 @@ type StateEngine struct {
 	// next maps a thread's history (hash) to the operation it issued next: a
 	// history followed by two different operations proves the thread's state
 	// is not a function of its history (the exactness condition broken).
-	next     map[uint64]opSig
-	rscratch []readRec
+	next map[uint64]opSig
 	// replaying: Restore feeds a coroutine its recorded results (its Carry
 	// calls are already in the history it replays).
 	replaying bool
@@ -97,11 +94,12 @@ type hnode struct {
 }
 
 type opRec struct {
-	sig    opSig
-	result uint64
-	req    rdma.Req
-	ok     bool
-	buf    []uint64
+	sig     opSig
+	result  uint64
+	req     rdma.Req
+	ok      bool
+	buf     []uint64
+	changed bool // it changed memory (not hashed: the thread cannot tell)
 }
 
 // opSig is what a thread asked for: the operation, its word and operands.
@@ -155,6 +153,7 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 	if cfg.Timed {
 		return nil, fmt.Errorf("sim: a stateful search runs untimed executions only")
 	}
+	cfg.KeepSpinning = true
 	e := New(m, cfg, specs, body)
 	n := len(e.threads)
 	s := &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n)}
@@ -226,20 +225,48 @@ func (s *StateEngine) Deadlock() {
 	s.e.fail("deadlock", s.e.describeWaiting())
 }
 
+// Stuck reports a deadlock in the state the engine is in, given its options:
+// every live thread is idle (see Config.KeepSpinning) and no agent's step is
+// enabled.
+func (s *StateEngine) Stuck(opts []Option) bool { return s.e.stuck(opts) }
+
+// Idle reports whether thread th is idle: its last spin iteration changed
+// nothing and what it read is still current (Config.KeepSpinning). It is the
+// engine's bookkeeping along the path, not part of the state: a thread that
+// has not yet run an iteration since it arrived is not idle.
+func (s *StateEngine) Idle(th int) bool { return s.e.threads[th].idle }
+
+// Done reports whether thread th finished.
+func (s *StateEngine) Done(th int) bool { return s.e.threads[th].done }
+
+// Writes counts the writes that changed memory so far.
+func (s *StateEngine) Writes() uint64 { return s.e.writes }
+
+// WouldWrite reports that thread th's pending operation is a CPU store,
+// CAS, swap or add, or a blocking one-word RDMA WRITE, that would change
+// memory if fired now; false when it would not, or cannot be told.
+func (s *StateEngine) WouldWrite(th int) bool {
+	t := s.e.threads[th]
+	if t.done || t.op.Post {
+		return false
+	}
+	op := &t.op
+	switch op.Kind {
+	case rdma.OpStore, rdma.OpSwap, rdma.OpRWrite:
+		return s.e.model.View(th, op.Addr) != op.A
+	case rdma.OpCAS:
+		return op.A != op.B && s.e.model.View(th, op.Addr) == op.A
+	case rdma.OpFAA:
+		return op.A != 0
+	}
+	return false
+}
+
 // Fire runs one enabled option, as Run does.
 func (s *StateEngine) Fire(o Option) {
 	e := s.e
 	e.steps++
 	t := e.owner(o.Thread)
-	if o.Wake {
-		t.parked = false
-		e.parked--
-		t.earlyWoken = true
-		t.wokeAt = e.writes
-		t.reads, t.accesses = t.reads[:0], 0
-		s.e.resume(t)
-		return
-	}
 	e.stepWrote = false
 	if e.model.Fire(o) {
 		s.e.resume(t)
@@ -273,7 +300,7 @@ func (s *StateEngine) yielded(t *Thread) {
 // completed records the result of the operation t just completed.
 func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	op := &t.op
-	r := opRec{sig: sigOf(op), result: op.Result, req: op.Req, ok: op.OK}
+	r := opRec{sig: sigOf(op), result: op.Result, req: op.Req, ok: op.OK, changed: t.changed}
 	if op.Kind == rdma.OpRReadN && !op.Post {
 		r.buf = append([]uint64(nil), op.Buf...)
 	}
@@ -516,17 +543,16 @@ func iterationStart(node, region *hnode, next opSig) (start *hnode, ok bool) {
 	return c.parent, true
 }
 
-// readOnly reports whether a completed blocking operation only read memory.
+// readOnly reports whether a completed blocking operation left memory as it
+// was: a read, a failed CAS, or a write of the value the word held.
 func readOnly(r *opRec) bool {
 	switch k := r.sig.kind; {
-	case r.sig.post:
+	case r.sig.post, k == rdma.OpWait, k == rdma.OpPoll, k == rdma.OpAlloc:
 		return false
 	case k == rdma.OpLoad, k == rdma.OpRRead, k == rdma.OpRReadN, k == rdma.OpFence, k == rdma.OpPause:
 		return true
-	case k == rdma.OpCAS || k == rdma.OpRCAS:
-		return r.result != r.sig.a
 	}
-	return false
+	return !r.changed
 }
 
 func b2u(b bool) uint64 {
@@ -537,51 +563,48 @@ func b2u(b bool) uint64 {
 }
 
 // Hash hashes the engine's part of the state: every thread's history (spin
-// iterations cut), the operation it waits in, and its spin-reduction state.
-// The model's part (memory, operations in flight) is the model's to hash.
+// iterations cut) and the operation it waits in. The model's part (memory,
+// operations in flight) is the model's to hash. Whether a thread is idle is
+// left out: it is bookkeeping of the path (see Idle), not of the state.
 func (s *StateEngine) Hash() uint64 {
-	e := s.e
 	h := uint64(0x6a09e667f3bcc909)
-	for i, t := range e.threads {
-		x := &s.x[i]
-		if t.done {
-			h = hmix(h, 0xd0e0)
-			continue
+	for i, t := range s.e.threads {
+		h = hmix(h, s.threadHash(i))
+		if !t.done {
+			s.checkNext(t, &s.x[i], sigOf(&t.op))
 		}
-		// The engine's spin reduction state: whether the thread is parked,
-		// and what its iteration has done so far.
-		flags := b2u(t.parked) | b2u(t.stuttered)<<1 | b2u(t.earlyWoken)<<2 | b2u(t.earlyWoken && e.writes == t.wokeAt)<<3 |
-			b2u(t.wrote)<<4 | uint64(min(t.accesses, 2))<<5
-		h = hmix(h, flags)
-		// What the iteration read matters as a set, and only while it may
-		// still park (it wrote nothing): the engine's spin reduction looks
-		// no further.
-		if t.parked || !t.wrote {
-			h = hashReads(h, t.reads, &s.rscratch)
-		}
-		// The thread's own state: its history (with the cuts), and how the
-		// history will be cut next, which changes no step of the program but
-		// how later states are named: two states with one fingerprint must
-		// name their successors alike, whatever path reached them, or the
-		// counts would depend on the order of the search (workers, shards).
-		// What only checks the cuts (the operation a cut must be followed
-		// by) is left out.
-		if x.node != nil {
-			h = hmix(h, x.node.h)
-		}
-		cut := b2u(x.hasPause && x.clean) | b2u(x.tryIter)<<1 | b2u(x.carrySet && x.carryClean)<<3
-		h = hmix(h, cut|0x6375740000)
-		if x.hasPause && x.clean && x.pauseNode != nil {
-			h = hmix(h, x.pauseNode.h)
-		}
-		if x.carrySet && x.carryClean && x.carryBase != nil {
-			h = hmix(h, x.carryBase.h)
-		}
-		sig := sigOf(&t.op)
-		h = sig.hash(h)
-		s.checkNext(t, x, sig)
 	}
 	return h
+}
+
+// ThreadHash is thread th's part of Hash.
+func (s *StateEngine) ThreadHash(th int) uint64 { return s.threadHash(th) }
+
+func (s *StateEngine) threadHash(i int) uint64 {
+	t := s.e.threads[i]
+	if t.done {
+		return 0xd0e0
+	}
+	x := &s.x[i]
+	// The thread's own state: its history (with the cuts), and how the
+	// history will be cut next, which changes no step of the program but how
+	// later states are named: two states with one fingerprint must name
+	// their successors alike, whatever path reached them, or the counts
+	// would depend on the order of the search (workers, shards). What only
+	// checks the cuts (the operation a cut must be followed by) is left out.
+	h := uint64(0x7468726561640000) | uint64(i)
+	if x.node != nil {
+		h = hmix(h, x.node.h)
+	}
+	cut := b2u(x.hasPause && x.clean) | b2u(x.tryIter)<<1 | b2u(x.carrySet && x.carryClean)<<3
+	h = hmix(h, cut|0x6375740000)
+	if x.hasPause && x.clean && x.pauseNode != nil {
+		h = hmix(h, x.pauseNode.h)
+	}
+	if x.carrySet && x.carryClean && x.carryBase != nil {
+		h = hmix(h, x.carryBase.h)
+	}
+	return sigOf(&t.op).hash(h)
 }
 
 // checkNext records what thread t issues after its history, and reports a
@@ -607,20 +630,20 @@ func (s *StateEngine) checkNext(t *Thread, x *threadExt, sig opSig) {
 
 // EngineState is a saved engine state (StateEngine.Save).
 type EngineState struct {
-	th           []threadState
-	live, parked int
-	steps        int
-	writes       uint64
+	th         []threadState
+	live, idle int
+	steps      int
+	writes     uint64
 }
 
 type threadState struct {
-	x                                   threadExt
-	done, parked, stuttered, earlyWoken bool
-	wrote, verbs                        bool
-	accesses, opSeq                     int
-	wokeAt                              uint64
-	reads                               []readRec
-	pending                             opSig
+	x               threadExt
+	done, idle      bool
+	wrote, verbs    bool
+	changed         bool
+	accesses, opSeq int
+	reads, idleOn   []readRec
+	pending         opSig
 }
 
 // Save copies the engine's state into st (reusing its buffers).
@@ -632,12 +655,11 @@ func (s *StateEngine) Save(st *EngineState) {
 	st.th = st.th[:len(e.threads)]
 	for i, t := range e.threads {
 		ts := &st.th[i]
-		reads := ts.reads
-		*ts = threadState{x: s.x[i], done: t.done, parked: t.parked, stuttered: t.stuttered, earlyWoken: t.earlyWoken,
-			wrote: t.wrote, verbs: t.verbs, accesses: t.accesses, opSeq: t.opSeq, wokeAt: t.wokeAt,
-			reads: append(reads[:0], t.reads...), pending: sigOf(&t.op)}
+		reads, idleOn := ts.reads, ts.idleOn
+		*ts = threadState{x: s.x[i], done: t.done, idle: t.idle, wrote: t.wrote, verbs: t.verbs, changed: t.changed, accesses: t.accesses, opSeq: t.opSeq,
+			reads: append(reads[:0], t.reads...), idleOn: append(idleOn[:0], t.idleOn...), pending: sigOf(&t.op)}
 	}
-	st.live, st.parked, st.steps, st.writes = e.live, e.parked, e.steps, e.writes
+	st.live, st.idle, st.steps, st.writes = e.live, e.idle, e.steps, e.writes
 }
 
 // Restore puts the engine back into the saved state st. A thread whose
@@ -664,11 +686,12 @@ func (s *StateEngine) Restore(st *EngineState) error {
 				return err
 			}
 		}
-		t.parked, t.stuttered, t.earlyWoken, t.wrote, t.verbs = ts.parked, ts.stuttered, ts.earlyWoken, ts.wrote, ts.verbs
-		t.accesses, t.opSeq, t.wokeAt = ts.accesses, ts.opSeq, ts.wokeAt
+		t.idle, t.wrote, t.verbs, t.changed = ts.idle, ts.wrote, ts.verbs, ts.changed
+		t.accesses, t.opSeq = ts.accesses, ts.opSeq
 		t.reads = append(t.reads[:0], ts.reads...)
+		t.idleOn = append(t.idleOn[:0], ts.idleOn...)
 	}
-	e.live, e.parked, e.steps, e.writes = st.live, st.parked, st.steps, st.writes
+	e.live, e.idle, e.steps, e.writes = st.live, st.idle, st.steps, st.writes
 	e.woken = e.woken[:0]
 	e.finding = nil
 	return nil
@@ -731,21 +754,3 @@ func (s *StateEngine) HistoryLen(th int) int {
 
 // Owner is the thread an option acts for.
 func (s *StateEngine) Owner(o Option) int { return s.e.owner(o.Thread).id }
-
-// hashReads folds the set of reads into h (sorted, duplicates once).
-func hashReads(h uint64, reads []readRec, scratch *[]readRec) uint64 {
-	r := append((*scratch)[:0], reads...)
-	slices.SortFunc(r, func(a, b readRec) int {
-		if c := cmp.Compare(a.addr, b.addr); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.val, b.val)
-	})
-	r = slices.Compact(r)
-	*scratch = r
-	h = hmix(h, uint64(len(r))|0x3<<60)
-	for _, x := range r {
-		h = hmix(h, uint64(x.addr)^x.val<<1)
-	}
-	return h
-}

@@ -53,6 +53,13 @@ type Thread struct {
 	stuttered  bool // an early wake found nothing new: no more early wakes until woken
 	wokeAt     uint64
 	verbs      bool // the current iteration issued a verb (timed mode does not park it)
+	// KeepSpinning: idle: the last iteration changed nothing and what it read
+	// (idleOn) is still current; the thread would be parked.
+	idle   bool
+	idleOn []readRec
+	// changed: the operation under way changed memory (a stateful search
+	// cuts spin iterations that changed nothing).
+	changed bool
 
 	cut    bool // the thread passed a round point since its last operation (see Round; state.go)
 	cutKey int
