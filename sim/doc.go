@@ -34,6 +34,15 @@
 // that thread is offered an early wake; if the early iteration then sees nothing
 // new, the thread may not wake early again until memory changes.
 //
+// Config.KeepSpinning turns parking off: every iteration is steps like any
+// other code. The engine still marks a thread idle where it would have parked
+// it (until a write changes a word the iteration read, or the thread writes),
+// and every live thread idle with no agent's step enabled is the same
+// deadlock. A stateful search runs this way (below): parking is bookkeeping of
+// the path (who parked, who woke early, what an iteration read), and with it
+// in the state the states multiplied; without it, an iteration that changed
+// nothing simply leads back to a state already seen.
+//
 // # State caching
 //
 // [StateEngine] drives an engine one step at a time for a stateful search
@@ -42,11 +51,21 @@
 //
 //   - the model's state (memory, the progress of each operation in flight, the
 //     NIC atomic locks held: nicmodel.NIC.StateHash);
-//   - per thread: the operation it waits in (kind, word, operands), its spin
-//     reduction state (parked, early-woken, stuttered, whether the iteration
-//     wrote, and the set of words and values it read while it may still park),
-//     and a hash of its history: what every operation it completed asked for
-//     and returned, with spin iterations and rounds cut out (below).
+//   - per thread: the operation it waits in (kind, word, operands) and a hash
+//     of its history: what every operation it completed asked for and
+//     returned, with spin iterations and rounds cut out (below).
+//
+// A StateEngine never parks (Config.KeepSpinning), so no spin-reduction state
+// is part of a state. Whether a thread is idle is bookkeeping of the path,
+// not of the state (a thread that arrived at its spin loop by another path
+// has not run an iteration yet), so the search decides deadlock from the
+// state itself: it runs every live thread that is not idle alone, one after
+// another, until its iteration changes nothing (idle) or it writes, finishes
+// or cannot step alone; if all become idle the state is a deadlock, reported
+// with the decisions of those runs, which replay it. What one thread does
+// alone depends only on its own state and the model's, so the answer is
+// remembered by those, and a thread whose next operation would change memory
+// is not run at all.
 //
 // Plain Go lock code keeps its state in the coroutine's locals, which cannot be
 // copied; so the engine equates a thread's state with its history, and rebuilds
@@ -64,14 +83,15 @@
 //     per search and kept across restores).
 //
 //  3. The Pause contract (package rdma): a spin iteration ending in Pause that
-//     only read (loads, READs, failed CASes) carries no state into the next. So
-//     the thread's state after such a Pause is its state where the iteration
-//     began: once the thread issues its next operation, the engine looks back
-//     to the previous Pause for the one place the thread issued that same
-//     operation (kind, word, operands) with only reads after it, and names the
-//     history from there on after the history at that place. With no such
-//     place, or more than one, the history is cut at a later Pause of the same
-//     run of iterations back to the first one's.
+//     changed no memory (loads, READs, failed CASes, writes of the value the
+//     word already held) carries no state into the next. So the thread's
+//     state after such a Pause is its state where the iteration began: once
+//     the thread issues its next operation, the engine looks back to the
+//     previous Pause for the one place the thread issued that same operation
+//     (kind, word, operands) with nothing after it that changed memory, and
+//     names the history from there on after the history at that place. With
+//     no such place, or more than one, the history is cut at a later Pause of
+//     the same run of iterations back to the first one's.
 //
 //  4. Rounds: a workload calls Thread.Round(key) at the top of each repetition
 //     of its operations (workload.LockCounter does: key = the repetition's
