@@ -3,6 +3,7 @@ package checker_test
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -419,5 +420,24 @@ func TestStateSearchShards(t *testing.T) {
 				t.Errorf("%s, %d shards: the union differs from the one search", name, n)
 			}
 		}
+	}
+}
+
+// TestStateSearchEndsItsCoroutines: the threads' coroutines (reused across
+// restores) all end with the search, finished or not.
+func TestStateSearchEndsItsCoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for _, c := range []struct {
+		name    string
+		max     int64
+		workers int
+	}{{"mcs", 0, 1}, {"alock", 0, 1}, {"alock", 500, 1}, {"mcs-naive", 0, 1}, {"alock", 0, 2}} {
+		lock := lockOf(t, c.name, algorithms.Options{})
+		if _, err := (checker.StateSearch{Config: oracleConfig(1, 2, 1), Workload: checker.Lock(lock), MaxStates: c.max, Workers: c.workers}).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines before the searches, %d after", before, after)
 	}
 }

@@ -161,26 +161,65 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 	return s, nil
 }
 
-// respawn gives t a new coroutine running body from its start (as New does).
+// respawn makes t's coroutine run body from its start at the next t.next
+// (as New does). The coroutine is built once per thread and reused: it runs
+// body in a loop, and a restart unwinds the run under way (see Thread.call)
+// and begins the next. A new goroutine would grow its stack again every time.
 func (s *StateEngine) respawn(t *Thread) {
-	if !t.done {
-		t.stop()
-	}
 	t.op, t.panicked, t.panicAt, t.done = Op{}, nil, "", false
+	s.Respawned++
+	if t.loop {
+		t.restart = true
+		return
+	}
+	if !t.done {
+		t.stop() // the first coroutine, New's
+	}
 	body := s.body
+	end := &Op{}
 	seq := func(yield func(*Op) bool) {
 		t.yield = yield
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(stopSignal); !ok {
-					t.panicked, t.panicAt = r, traces.PanicSite()
-				}
+		for {
+			t.restart = false
+			if !runBody(t, body) && !t.restart {
+				return // stopped
 			}
-		}()
-		body(t)
+			if t.restart {
+				continue
+			}
+			// Finished: say so, and wait to be restarted or stopped.
+			if !yield(end) || !t.restart {
+				return
+			}
+		}
 	}
-	t.next, t.stop = iter.Pull(seq)
-	s.Respawned++
+	next, stop := iter.Pull(seq)
+	t.next = func() (*Op, bool) {
+		op, ok := next()
+		if op == end {
+			return nil, false
+		}
+		return op, ok
+	}
+	t.stop, t.loop = stop, true
+	t.restart = false
+}
+
+// runBody runs body(t) once; false when a stop or restart unwound it. A
+// panic of the thread's own code is recorded, and ends the run as finished.
+func runBody(t *Thread, body func(*Thread)) (finished bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(stopSignal); ok {
+				finished = false
+				return
+			}
+			t.panicked, t.panicAt = r, traces.PanicSite()
+			finished = true
+		}
+	}()
+	body(t)
+	return true
 }
 
 // Engine returns the engine.
@@ -278,7 +317,13 @@ func (s *StateEngine) Fire(o Option) {
 }
 
 // Stop ends every thread's coroutine; the engine is not used again.
-func (s *StateEngine) Stop() { s.e.stopAll() }
+func (s *StateEngine) Stop() {
+	for _, t := range s.e.threads {
+		if t.loop || !t.done {
+			t.stop()
+		}
+	}
+}
 
 // asking implements resumeHooks: the operation t completed is recorded.
 func (s *StateEngine) asking(t *Thread) {
@@ -680,8 +725,7 @@ func (s *StateEngine) Restore(st *EngineState) error {
 		if !keep {
 			s.respawn(t)
 			if ts.done {
-				t.stop()
-				t.done = true
+				t.done = true // (its coroutine restarts if it is ever respawned)
 			} else if err := s.replay(t, ts); err != nil {
 				return err
 			}

@@ -60,6 +60,9 @@ type Thread struct {
 	// changed: the operation under way changed memory (a stateful search
 	// cuts spin iterations that changed nothing).
 	changed bool
+	// loop: the coroutine is a StateEngine's, which runs the body again
+	// when restart is set (see StateEngine.respawn).
+	loop, restart bool
 
 	cut    bool // the thread passed a round point since its last operation (see Round; state.go)
 	cutKey int
@@ -81,6 +84,10 @@ type readRec struct {
 
 func (t *Thread) call() {
 	if !t.yield(&t.op) {
+		t.restart = false // stopped: a StateEngine's coroutine ends
+		panic(stopSignal{})
+	}
+	if t.restart {
 		panic(stopSignal{})
 	}
 }
