@@ -112,7 +112,7 @@ func BenchmarkStateSearch(b *testing.B) {
 		alg                string
 		local, remote, acq int
 		workers            int
-	}{{"spin", 3, 3, 1, 1}, {"alock", 1, 2, 1, 1}, {"alock", 1, 2, 1, 2}, {"mcs", 1, 2, 1, 1}} {
+	}{{"spin", 3, 3, 2, 1}, {"alock", 2, 2, 1, 1}, {"alock", 2, 2, 1, 2}, {"mcs", 2, 2, 1, 1}} {
 		b.Run(fmt.Sprintf("%s-%d+%dx%d-w%d", c.alg, c.local, c.remote, c.acq, c.workers), func(b *testing.B) {
 			lock, _ := algorithms.Lookup(c.alg)
 			wl := checker.Lock(func(s rdma.Setup) (rdma.Lock, error) {
