@@ -154,7 +154,6 @@ func newStateSys(cfg Config, wl workload.Workload, finalIgnore []string) (*state
 	}
 	cfg.Linearizability = false
 	cfg.BypassBound = 0
-	cfg.KeepSpinning = true // as the engine runs (sim.NewStateEngine)
 	if cfg.Acquires == 0 && cfg.StepBound == 0 {
 		cfg.StepBound = math.MaxInt32 // validates an endless workload; a state search has no step bound
 	}
@@ -328,7 +327,7 @@ const maxSoloSteps = 10_000
 func (s *stateSys) deadlockAhead(opts []sim.Option) (f *sim.Finding, ran bool, err error) {
 	n := len(s.r.infos)
 	for _, o := range opts {
-		if s.eng.Owner(o) >= n || int(o.Thread) >= n {
+		if int(o.Thread) >= n {
 			return nil, false, nil // an agent's step (a posted request) is enabled
 		}
 	}
@@ -782,7 +781,7 @@ func (rep *StateReport) count(f *sim.Finding) {
 // in), and its workload.
 func (x *StateSearch) system() (*stateSys, error) {
 	x.Config.Arbitration = "any"
-	x.Config.KeepSpinning = true
+	x.Config.KeepSpinning = true // as sim.NewStateEngine runs: counterexamples replay so
 	return newStateSys(x.Config, x.Workload, x.FinalIgnore)
 }
 

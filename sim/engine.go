@@ -565,10 +565,6 @@ func (e *Engine) stuck(opts []Option) bool {
 	return true
 }
 
-// Idle reports whether thread th is idle (Config.KeepSpinning): its last spin
-// iteration changed nothing and everything it read is still current.
-func (e *Engine) Idle(th int) bool { return e.threads[th].idle }
-
 // earlyWakes appends a wake option for every parked thread that has not
 // stuttered and waits on a word some enabled step may write.
 func (e *Engine) earlyWakes(opts []Option) []Option {
@@ -627,22 +623,26 @@ func (e *Engine) Wrote(th int, p rdma.Ptr, old, new uint64) {
 		e.unidle(th, p, new)
 	}
 	for _, t := range e.threads {
-		if !t.parked {
-			continue
-		}
-		for _, r := range t.reads {
-			if r.addr == p && r.val != new {
-				t.parked, t.stuttered = false, false
-				e.parked--
-				t.reads, t.accesses = t.reads[:0], 0
-				e.woken = append(e.woken, t)
-				if e.cfg.Record {
-					e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Addr: p, Label: e.model.Label(p), Note: "a word it read changed"})
-				}
-				break
+		if t.parked && stale(t.reads, p, new) {
+			t.parked, t.stuttered = false, false
+			e.parked--
+			t.reads, t.accesses = t.reads[:0], 0
+			e.woken = append(e.woken, t)
+			if e.cfg.Record {
+				e.event(traces.Event{Thread: t.id, Kind: traces.Wake, Addr: p, Label: e.model.Label(p), Note: "a word it read changed"})
 			}
 		}
 	}
+}
+
+// stale reports whether a write of new to p changes a word of reads.
+func stale(reads []readRec, p rdma.Ptr, new uint64) bool {
+	for _, r := range reads {
+		if r.addr == p && r.val != new {
+			return true
+		}
+	}
+	return false
 }
 
 // unidle ends the idleness of writer th (a thread, or -1) and of every thread
@@ -652,14 +652,8 @@ func (e *Engine) unidle(th int, p rdma.Ptr, new uint64) {
 		e.setIdle(e.threads[th], false)
 	}
 	for _, t := range e.threads {
-		if !t.idle {
-			continue
-		}
-		for _, r := range t.idleOn {
-			if r.addr == p && r.val != new {
-				e.setIdle(t, false)
-				break
-			}
+		if t.idle && stale(t.idleOn, p, new) {
+			e.setIdle(t, false)
 		}
 	}
 }

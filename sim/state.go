@@ -148,7 +148,8 @@ func hmix(h, v uint64) uint64 {
 }
 
 // NewStateEngine returns a new engine (as New) driven one step at a time. The
-// configuration must be untimed.
+// configuration must be untimed; the engine never parks a thread (it sets
+// Config.KeepSpinning).
 func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread)) (*StateEngine, error) {
 	if cfg.Timed {
 		return nil, fmt.Errorf("sim: a stateful search runs untimed executions only")
@@ -181,15 +182,12 @@ func (s *StateEngine) respawn(t *Thread) {
 		t.yield = yield
 		for {
 			t.restart = false
-			if !runBody(t, body) && !t.restart {
-				return // stopped
-			}
-			if t.restart {
-				continue
-			}
 			// Finished: say so, and wait to be restarted or stopped.
-			if !yield(end) || !t.restart {
+			if runBody(t, body) && !yield(end) {
 				return
+			}
+			if !t.restart {
+				return // stopped
 			}
 		}
 	}
@@ -202,7 +200,6 @@ func (s *StateEngine) respawn(t *Thread) {
 		return op, ok
 	}
 	t.stop, t.loop = stop, true
-	t.restart = false
 }
 
 // runBody runs body(t) once; false when a stop or restart unwound it. A
