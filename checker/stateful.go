@@ -254,7 +254,6 @@ func (s *stateSys) save(sn *snap) error {
 }
 
 func (s *stateSys) restore(sn *snap) error {
-	s.run.ReleaseAll()
 	if err := s.eng.Restore(&sn.eng); err != nil {
 		return err
 	}

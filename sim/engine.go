@@ -205,6 +205,11 @@ type resumeHooks interface {
 	carry(t *Thread, vals []uint64)
 	// forget is called at every Thread.Forget.
 	forget(t *Thread, site string, keep []uint64)
+	// next asks t for its next operation (in place of t.next).
+	next(t *Thread) (*Op, bool)
+	// effect runs f, a change the thread's code makes outside simulated
+	// memory (see Thread.Effect).
+	effect(f func())
 }
 
 // Scratch holds buffers that one execution after another can reuse, to spare the
@@ -433,9 +438,13 @@ func (e *Engine) resume(t *Thread) {
 		if e.hooks != nil {
 			e.hooks.asking(t)
 		}
-		op, ok := t.next()
+		var op *Op
+		var ok bool
 		if e.hooks != nil {
+			op, ok = e.hooks.next(t)
 			e.hooks.yielded(t)
+		} else {
+			op, ok = t.next()
 		}
 		if !ok {
 			t.done = true

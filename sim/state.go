@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/traces"
@@ -10,35 +11,87 @@ import (
 
 // StateEngine drives an Engine one step at a time for a stateful search (see
 // the package doc, "State caching"): it records, per thread, the results its
-// operations returned, hashes the engine's part of a state, saves it and
-// rebuilds it in a fresh engine by feeding each thread's coroutine its
-// recorded results, without the model.
+// operations returned, hashes the engine's part of a state, saves it and puts
+// it back.
+//
+// A thread's code runs at most once from each of its positions (the results
+// fed to it since it began): what it did there, the operation it issued next
+// and the changes it made outside simulated memory on the way (Thread.Effect,
+// Carry, Forget, Round, Fail), is kept, and every later visit to the position
+// replays that without running the code. A thread's coroutine is thus needed
+// only at a position not seen before; if it is elsewhere then, it is
+// restarted and fed the position's results.
 //
 // Only untimed executions are supported. The step functions are the untimed
 // path of Engine.Run, written out a second time so that Run stays untouched;
 // a change to one must be made to the other.
 type StateEngine struct {
-	e    *Engine
-	body func(*Thread)
-	x    []threadExt
-	er   error // a broken exactness condition, or a nondeterministic replay
-	recs []*hnode
-	reps []map[int]*roundPoint // by thread, by round key
-	cur  []*roundPoint         // by thread: the round point whose first operation is awaited
+	e     *Engine
+	body  func(*Thread)
+	x     []threadExt
+	er    error // a broken exactness condition, or a nondeterministic replay
+	roots []*pos
+	last  []opRec // by thread: the operation it completed last (completed)
+	chain []*pos
+	reps  []map[int]*roundPoint // by thread, by round key
+	cur   []*roundPoint         // by thread: the round point whose first operation is awaited
 	// next maps a thread's history (hash) to the operation it issued next: a
 	// history followed by two different operations proves the thread's state
 	// is not a function of its history (the exactness condition broken).
-	next map[uint64]opSig
-	// replaying: Restore feeds a coroutine its recorded results (its Carry
-	// calls are already in the history it replays).
-	replaying bool
-	// Respawned counts the coroutines rebuilt by Restore; Replayed the
-	// operations fed to them.
-	Respawned, Replayed int64
+	nextOp map[uint64]opSig
+	// replaying: a coroutine is being fed the results of a position (its
+	// effects were made when it first got there); recording: a coroutine
+	// runs from a new position, and effects collects what it changes
+	// (nested: inside an effect, whose own changes are part of it).
+	replaying, recording bool
+	nested               int
+	effects              []func()
+	// Respawned counts the coroutines restarted; Replayed the operations fed
+	// to them; Ran the positions a thread's code ran from (the others were
+	// replayed from what it did there before).
+	Respawned, Replayed, Ran int64
+}
+
+// pos is a position of a thread's code: the results fed to it since it
+// began, uncut (spin iterations and rounds included), as a node of a trie.
+// A thread's code is a deterministic function of them, so what it does from
+// a position, beh, is learnt once.
+type pos struct {
+	eng    *StateEngine // whose trie it is in (a worker's)
+	parent *pos
+	rec    opRec // the operation completed last, and what it returned (root: none)
+	kids   []*pos
+	beh    *behaviour
+}
+
+// behaviour is what a thread's code did from a position: the changes it made
+// outside simulated memory, then the operation it issued (op, with a buffer
+// of bufLen words for an RReadN), or its end.
+type behaviour struct {
+	effects  []func()
+	op       Op
+	bufLen   int
+	done     bool
+	panicked any
+	panicAt  string
+}
+
+// child is the position after p's operation returned what r records.
+func (p *pos) child(r *opRec) *pos {
+	for _, k := range p.kids {
+		if k.rec.result == r.result && k.rec.req == r.req && k.rec.ok == r.ok && slices.Equal(k.rec.buf, r.buf) {
+			return k
+		}
+	}
+	k := &pos{eng: p.eng, parent: p, rec: *r}
+	k.rec.buf = slices.Clone(r.buf)
+	p.kids = append(p.kids, k)
+	return k
 }
 
 // threadExt is what a StateEngine keeps of a thread besides the Engine.
 type threadExt struct {
+	pos     *pos   // the thread's position (nil: it has not begun)
 	node    *hnode // the thread's operations so far (spin iterations cut), newest first
 	started bool   // the thread has issued an operation (t.op is its own)
 	// Spin iterations: the history at the thread's last Pause that began a
@@ -157,25 +210,21 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 	cfg.KeepSpinning = true
 	e := New(m, cfg, specs, body)
 	n := len(e.threads)
-	s := &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n)}
+	s := &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n),
+		roots: make([]*pos, n), last: make([]opRec, n)}
 	e.hooks = s
+	for i, t := range e.threads {
+		s.roots[i] = &pos{eng: s}
+		s.loop(t)
+	}
 	return s, nil
 }
 
-// respawn makes t's coroutine run body from its start at the next t.next
-// (as New does). The coroutine is built once per thread and reused: it runs
-// body in a loop, and a restart unwinds the run under way (see Thread.call)
-// and begins the next. A new goroutine would grow its stack again every time.
-func (s *StateEngine) respawn(t *Thread) {
-	t.op, t.panicked, t.panicAt, t.done = Op{}, nil, "", false
-	s.Respawned++
-	if t.loop {
-		t.restart = true
-		return
-	}
-	if !t.done {
-		t.stop() // the first coroutine, New's
-	}
+// loop replaces t's coroutine (New's, not started) with one that runs body
+// in a loop: a restart (rewind) unwinds the run under way (see Thread.call)
+// and begins the next in the same goroutine, whose stack has grown already.
+func (s *StateEngine) loop(t *Thread) {
+	t.stop()
 	body := s.body
 	end := &Op{}
 	seq := func(yield func(*Op) bool) {
@@ -199,7 +248,13 @@ func (s *StateEngine) respawn(t *Thread) {
 		}
 		return op, ok
 	}
-	t.stop, t.loop = stop, true
+	t.stop, t.loop, t.atStart = stop, true, true
+}
+
+// rewind makes t's coroutine begin its body again when it is next resumed.
+func (s *StateEngine) rewind(t *Thread) {
+	s.Respawned++
+	t.restart, t.atStart, t.liveAt = true, true, nil
 }
 
 // runBody runs body(t) once; false when a stop or restart unwound it. A
@@ -316,9 +371,7 @@ func (s *StateEngine) Fire(o Option) {
 // Stop ends every thread's coroutine; the engine is not used again.
 func (s *StateEngine) Stop() {
 	for _, t := range s.e.threads {
-		if t.loop || !t.done {
-			t.stop()
-		}
+		t.stop()
 	}
 }
 
@@ -355,6 +408,7 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	for _, v := range r.buf {
 		h = hmix(h, v)
 	}
+	s.last[t.id] = r
 	n := &hnode{parent: x.node, rec: r}
 	if x.node != nil {
 		n.h, n.n = hmix(x.node.h, h), x.node.n+1
@@ -372,7 +426,11 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 // makes the states of an endless workload finite); the first operation after
 // each arrival is checked against the first after the first arrival. Outside a
 // stateful search it does nothing.
-func (t *Thread) Round(key int) { t.cut, t.cutKey = true, key }
+func (t *Thread) Round(key int) {
+	if h := t.e.hooks; h != nil {
+		h.effect(func() { t.cut, t.cutKey = true, key })
+	}
+}
 
 // roundPoint applies a round point: the history becomes a marker of (thread,
 // key) whose replay is the representative's, and the spin-iteration state
@@ -407,9 +465,6 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 // history, and the checkNext map compares what the thread does next along
 // every path that reaches the same marker.
 func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
-	if s.replaying {
-		return
-	}
 	x := s.beforeRename(t)
 	h := hmix(x.roundH^0x666f72676574, uint64(len(keep)))
 	for i := 0; i < len(site); i++ {
@@ -433,9 +488,6 @@ func (x *threadExt) resetCuts() {
 // the checkNext map compares what the thread does next along every path that
 // reaches the same marker.
 func (s *StateEngine) carry(t *Thread, vals []uint64) {
-	if s.replaying {
-		return
-	}
 	x := s.beforeRename(t)
 	if !x.carrySet || !x.carryClean {
 		x.carryBase, x.carrySet = x.node, true
@@ -659,11 +711,11 @@ func (s *StateEngine) checkNext(t *Thread, x *threadExt, sig opSig) {
 	if x.node != nil {
 		key = hmix(x.node.h, uint64(t.id))
 	}
-	if s.next == nil {
-		s.next = map[uint64]opSig{}
+	if s.nextOp == nil {
+		s.nextOp = map[uint64]opSig{}
 	}
-	if old, ok := s.next[key]; !ok {
-		s.next[key] = sig
+	if old, ok := s.nextOp[key]; !ok {
+		s.nextOp[key] = sig
 	} else if old != sig {
 		s.er = fmt.Errorf("state caching is not exact for this program: after the same history (spin iterations and rounds cut), %s once went on with %v and once with %v: the thread carries state the cuts dropped (across a Pause it did not read anew, from one round into the next, through a retry loop that carries more than the values it gives rdma.Carry, or past an rdma.Forget that kept too little)",
 			t.name, old, sig)
@@ -685,7 +737,8 @@ type threadState struct {
 	changed         bool
 	accesses, opSeq int
 	reads, idleOn   []readRec
-	pending         opSig
+	op              Op // the operation the thread waits in (Buf nil: bufLen words)
+	bufLen          int
 }
 
 // Save copies the engine's state into st (reusing its buffers).
@@ -699,33 +752,30 @@ func (s *StateEngine) Save(st *EngineState) {
 		ts := &st.th[i]
 		reads, idleOn := ts.reads, ts.idleOn
 		*ts = threadState{x: s.x[i], done: t.done, idle: t.idle, wrote: t.wrote, verbs: t.verbs, changed: t.changed, accesses: t.accesses, opSeq: t.opSeq,
-			reads: append(reads[:0], t.reads...), idleOn: append(idleOn[:0], t.idleOn...), pending: sigOf(&t.op)}
+			reads: append(reads[:0], t.reads...), idleOn: append(idleOn[:0], t.idleOn...), op: t.op, bufLen: len(t.op.Buf)}
+		ts.op.Buf = nil
 	}
 	st.live, st.idle, st.steps, st.writes = e.live, e.idle, e.steps, e.writes
 }
 
-// Restore puts the engine back into the saved state st. A thread whose
-// coroutine is not in st's position (it went on since, or finished) gets a
-// new one, run through its recorded operations, fed their results without
-// the model, up to the operation it was in; the others keep theirs. The
-// model's state is the caller's to restore, after Restore (the model's
-// operations in flight are those of PendingOp). Findings raised while
-// replaying are dropped (the state was reached without one); monitors outside
-// the engine must be restored by the caller.
+// Restore puts the engine back into the saved state st. No thread's code
+// runs: each thread is put back at its position, waiting in its operation
+// (its coroutine, wherever it is, is brought there only if the thread's code
+// must run from there: see next). The model's state is the caller's to
+// restore, after Restore (the model's operations in flight are those of
+// PendingOp); so are monitors outside the engine.
 func (s *StateEngine) Restore(st *EngineState) error {
 	e := s.e
 	for i, t := range e.threads {
 		ts := &st.th[i]
-		cur := &s.x[i]
-		keep := t.done == ts.done && (t.done || cur.started && cur.node == ts.x.node && sigOf(&t.op) == ts.pending)
 		s.x[i] = ts.x
-		if !keep {
-			s.respawn(t)
-			if ts.done {
-				t.done = true // (its coroutine restarts if it is ever respawned)
-			} else if err := s.replay(t, ts); err != nil {
-				return err
-			}
+		if p := ts.x.pos; p != nil && p.eng != s {
+			s.x[i].pos = s.adopt(i, p) // saved by another worker
+		}
+		t.done, t.panicked, t.panicAt, t.cut = ts.done, nil, "", false
+		t.op = ts.op
+		if ts.bufLen > 0 {
+			t.op.Buf = t.virtualBuf(ts.bufLen)
 		}
 		t.idle, t.wrote, t.verbs, t.changed = ts.idle, ts.wrote, ts.verbs, ts.changed
 		t.accesses, t.opSeq = ts.accesses, ts.opSeq
@@ -738,35 +788,148 @@ func (s *StateEngine) Restore(st *EngineState) error {
 	return nil
 }
 
-// replay runs t's new coroutine through its recorded operations.
-func (s *StateEngine) replay(t *Thread, ts *threadState) error {
-	recs := s.recs[:0]
-	for n := ts.x.node; n != nil; n = n.parent {
-		recs = append(recs, n)
+// adopt returns the position of thread th in s's trie with the results of p,
+// a position in another engine's trie (what the code does there is learnt
+// anew: the other engine's record of it changes that engine's threads).
+func (s *StateEngine) adopt(th int, p *pos) *pos {
+	chain := s.chain[:0]
+	for q := p; q.parent != nil; q = q.parent {
+		chain = append(chain, q)
 	}
-	s.recs = recs
+	s.chain = chain
+	at := s.roots[th]
+	for j := len(chain) - 1; j >= 0; j-- {
+		at = at.child(&chain[j].rec)
+	}
+	return at
+}
+
+// virtualBuf is a buffer of n words for an RReadN the thread issues without
+// its code running: the code's own buffer gets the words when it runs (next).
+func (t *Thread) virtualBuf(n int) []uint64 {
+	if cap(t.vbuf) < n {
+		t.vbuf = make([]uint64, n)
+	}
+	return t.vbuf[:n]
+}
+
+// effect implements resumeHooks: f runs now, unless a coroutine is being fed
+// a position's results (f ran when the thread first got there), and is kept
+// with the behaviour being recorded.
+func (s *StateEngine) effect(f func()) {
+	if s.replaying {
+		return
+	}
+	if s.recording && s.nested == 0 {
+		s.effects = append(s.effects, f)
+	}
+	s.nested++
+	f()
+	s.nested--
+}
+
+// next implements resumeHooks: the thread's next operation. The operation it
+// completed (s.last, unless it has just begun) takes it to a child of its
+// position; what its code does from there is replayed if known, else learnt
+// by running the code.
+func (s *StateEngine) next(t *Thread) (*Op, bool) {
+	x := &s.x[t.id]
+	from := x.pos
+	var at *pos
+	if from == nil {
+		at = s.roots[t.id]
+	} else {
+		at = from.child(&s.last[t.id])
+	}
+	x.pos = at
+	if b := at.beh; b != nil {
+		for _, f := range b.effects {
+			f()
+		}
+		if b.done {
+			t.panicked, t.panicAt = b.panicked, b.panicAt
+			return nil, false
+		}
+		t.op = b.op
+		if b.bufLen > 0 {
+			t.op.Buf = t.virtualBuf(b.bufLen)
+		}
+		return &t.op, true
+	}
+	return s.run(t, from, at)
+}
+
+// run runs t's code from position at, reached from position from (nil: at
+// is the beginning) by the operation recorded in s.last, and records what it
+// does. The coroutine is first brought to from: it is there already, or it
+// is restarted and fed from's results.
+func (s *StateEngine) run(t *Thread, from, at *pos) (*Op, bool) {
+	if from == nil {
+		if !t.atStart {
+			s.rewind(t)
+		}
+	} else {
+		if t.liveAt != from {
+			if err := s.replay(t, from, s.last[t.id].sig); err != nil {
+				return nil, false
+			}
+		}
+		r := &s.last[t.id]
+		t.op.Result, t.op.Req, t.op.OK = r.result, r.req, r.ok
+		if r.buf != nil {
+			copy(t.liveBuf, r.buf)
+		}
+	}
+	s.Ran++
+	t.panicked, t.panicAt = nil, ""
+	s.recording, s.nested, s.effects = true, 0, s.effects[:0]
+	op, ok := t.next()
+	s.recording = false
+	b := &behaviour{effects: slices.Clone(s.effects), done: !ok, panicked: t.panicked, panicAt: t.panicAt}
+	t.atStart, t.liveAt, t.liveBuf = false, nil, nil
+	if ok {
+		b.op, b.bufLen = *op, len(op.Buf)
+		b.op.Buf = nil
+		t.liveAt, t.liveBuf = at, op.Buf
+	}
+	at.beh = b
+	return op, ok
+}
+
+// replay restarts t's coroutine and feeds it the results of position p, up
+// to the operation it issues there, which must be pending.
+func (s *StateEngine) replay(t *Thread, p *pos, pending opSig) error {
+	s.rewind(t)
+	chain := s.chain[:0]
+	for q := p; q != nil; q = q.parent {
+		chain = append(chain, q)
+	}
+	s.chain = chain
 	s.replaying = true
 	defer func() { s.replaying = false }()
-	for j := len(recs) - 1; j >= 0; j-- {
-		if recs[j].marker {
-			continue
+	op, ok := t.next()
+	for j := len(chain) - 1; ; j-- {
+		// At chain[j] the code issues the operation whose result leads to
+		// chain[j-1], or the one pending at p.
+		want := pending
+		if j > 0 {
+			want = chain[j-1].rec.sig
 		}
-		r := &recs[j].rec
-		op, ok := t.next()
-		if !ok || sigOf(op) != r.sig {
-			return s.diverged(t, r.sig, op, ok, len(recs)-j)
+		if !ok || sigOf(op) != want {
+			return s.diverged(t, want, op, ok, len(chain)-j)
 		}
+		if j == 0 {
+			break
+		}
+		r := &chain[j-1].rec
 		op.Result, op.Req, op.OK = r.result, r.req, r.ok
 		if r.buf != nil {
 			copy(op.Buf, r.buf)
 		}
+		op, ok = t.next()
 	}
-	s.Replayed += int64(len(recs))
-	op, ok := t.next()
-	t.cut = false
-	if !ok || sigOf(op) != ts.pending {
-		return s.diverged(t, ts.pending, op, ok, len(recs)+1)
-	}
+	s.Replayed += int64(len(chain) - 1)
+	t.atStart, t.liveAt, t.liveBuf = false, p, op.Buf
 	return nil
 }
 
@@ -777,6 +940,7 @@ func (s *StateEngine) diverged(t *Thread, want opSig, op *Op, ok bool, k int) er
 	}
 	s.er = fmt.Errorf("state caching: replaying %s, operation %d was %s where it was %v: the thread's code is not a deterministic function of what its operations returned (state shared outside simulated memory?)",
 		t.name, k, got, want)
+	t.atStart, t.liveAt = false, nil
 	return s.er
 }
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 )
@@ -61,8 +62,16 @@ type Thread struct {
 	// cuts spin iterations that changed nothing).
 	changed bool
 	// loop: the coroutine is a StateEngine's, which runs the body again
-	// when restart is set (see StateEngine.respawn).
+	// when restart is set (see StateEngine.rewind).
 	loop, restart bool
+	// A StateEngine's thread is usually virtual: its operations come from
+	// what its code did before at the same position (see pos). liveAt is
+	// where the coroutine is suspended (nil: unknown or ended), with
+	// liveBuf the buffer of the operation it waits in; atStart: it has not
+	// run since it was (re)started. vbuf: the buffer of a virtual RReadN.
+	liveAt        *pos
+	liveBuf, vbuf []uint64
+	atStart       bool
 
 	cut    bool // the thread passed a round point since its last operation (see Round; state.go)
 	cutKey int
@@ -242,29 +251,61 @@ func (t *Thread) Alloc(words int) rdma.Ptr {
 
 // Mark records a workload marker (such as critical-section entry) in the trace.
 // It is not a step and touches no memory.
-func (t *Thread) Mark(note string) { t.e.mark(t, note) }
+func (t *Thread) Mark(note string) {
+	if !t.e.cfg.Record {
+		return
+	}
+	if h := t.e.hooks; h != nil {
+		h.effect(func() { t.e.mark(t, note) })
+		return
+	}
+	t.e.mark(t, note)
+}
+
+// Effect runs f, a change the thread's code makes to state outside simulated
+// memory between two operations (the workload's monitors: package workload
+// calls it). A stateful search (StateEngine) runs a thread's code once per
+// position and afterwards replays what it did there without running it: it
+// keeps f with that behaviour and runs it again at every replay. So f must
+// do the same every time it runs, from what it captured (not from the
+// code's variables, which are not there at a replay). Elsewhere Effect just
+// runs f.
+func (t *Thread) Effect(f func()) {
+	if h := t.e.hooks; h != nil {
+		h.effect(f)
+		return
+	}
+	f()
+}
 
 // Forget implements rdma.Forgetter: in a stateful search (StateEngine), the
 // thread's state from here on is its last round point, site and keep (see
 // rdma.Forget); elsewhere nothing.
 func (t *Thread) Forget(site string, keep ...uint64) {
-	if t.e.hooks != nil {
-		t.e.hooks.forget(t, site, keep)
+	if h := t.e.hooks; h != nil {
+		keep = slices.Clone(keep)
+		h.effect(func() { h.forget(t, site, keep) })
 	}
 }
 
 // Carry implements rdma.Carrier: in a stateful search (StateEngine), the top of
 // a retry-loop iteration that carries vals (see rdma.Carry); elsewhere nothing.
 func (t *Thread) Carry(vals ...uint64) {
-	if t.e.hooks != nil {
-		t.e.hooks.carry(t, vals)
+	if h := t.e.hooks; h != nil {
+		vals = slices.Clone(vals)
+		h.effect(func() { h.carry(t, vals) })
 	}
 }
 
 // Fail reports a finding from the workload running on this thread; the execution
 // stops at the thread's next operation.
 func (t *Thread) Fail(property, format string, args ...any) {
-	t.e.fail(property, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if h := t.e.hooks; h != nil {
+		h.effect(func() { t.e.fail(property, msg) })
+		return
+	}
+	t.e.fail(property, msg)
 }
 
 // Engine returns the engine running the thread.

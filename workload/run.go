@@ -148,6 +148,7 @@ func (r *Run) Thread(id int, t rdma.Thread) *Thread {
 	*th = Thread{Thread: t, run: r, id: id}
 	th.marker, _ = t.(marker)
 	th.failer, _ = t.(failer)
+	th.eff, _ = t.(effector)
 	th.async, _ = t.(rdma.Async)
 	th.timer, _ = t.(OpTimer)
 	return th
@@ -286,6 +287,7 @@ type Thread struct {
 	id     int
 	marker marker
 	failer failer
+	eff    effector
 	async  rdma.Async
 	timer  OpTimer
 	cur    Op // the operation called last, for the monitors' return events
@@ -316,10 +318,8 @@ type OpRef struct{ i int }
 // one is given. A thread's operations do not nest: Return the previous one
 // first.
 func (t *Thread) Call(name string, arg ...uint64) OpRef {
-	r := t.run
-	r.lock()
-	ref := t.call(name, arg)
-	r.unlock()
+	var ref OpRef
+	t.update(func() { ref = t.call(name, arg) })
 	if t.timer != nil {
 		var a uint64
 		if len(arg) > 0 {
@@ -359,10 +359,7 @@ func (t *Thread) Return(op OpRef, result ...uint64) {
 	if t.timer != nil {
 		t.timer.OpEnded()
 	}
-	r := t.run
-	r.lock()
-	t.ret(op, result)
-	r.unlock()
+	t.update(func() { t.ret(op, result) })
 }
 
 func (t *Thread) ret(op OpRef, result []uint64) {
@@ -402,24 +399,22 @@ func (t *Thread) Do(name string, f func() uint64, arg ...uint64) uint64 {
 // Enter marks the thread's entry into its critical section; mutual exclusion
 // and bypass are judged here.
 func (t *Thread) Enter() {
-	r := t.run
-	r.lock()
-	defer r.unlock()
-	if !t.enter(0) {
-		r.bypass.enter(r, t.id)
-		return
-	}
-	if f := r.bypass.enter(r, t.id); f != nil {
-		r.violate(t.id, f)
-	}
+	t.update(func() {
+		r := t.run
+		if !t.enter(0) {
+			r.bypass.enter(r, t.id)
+			return
+		}
+		if f := r.bypass.enter(r, t.id); f != nil {
+			r.violate(t.id, f)
+		}
+	})
 }
 
 // EnterKey marks the thread's entry into the critical section of lock key (a
 // lock table's); mutual exclusion is judged per key.
 func (t *Thread) EnterKey(key int) {
-	t.run.lock()
-	t.enter(key)
-	t.run.unlock()
+	t.update(func() { t.enter(key) })
 }
 
 func (t *Thread) enter(key int) bool {
@@ -444,40 +439,58 @@ func (t *Thread) Exit() { t.ExitKey(0) }
 
 // ExitKey marks the thread's exit from the critical section of lock key.
 func (t *Thread) ExitKey(key int) {
-	r := t.run
-	r.lock()
-	defer r.unlock()
-	t.Mark("cs-exit")
-	r.mutex.exit(t.id, key)
-	if len(r.extra) > 0 {
-		r.observe(&Event{Kind: EvExit, Thread: t.id, Key: key})
-	}
+	t.update(func() {
+		r := t.run
+		t.Mark("cs-exit")
+		r.mutex.exit(t.id, key)
+		if len(r.extra) > 0 {
+			r.observe(&Event{Kind: EvExit, Thread: t.id, Key: key})
+		}
+	})
 }
 
 // Doorway implements rdma.Doorway: bypass is counted from here.
 func (t *Thread) Doorway() {
+	t.update(func() {
+		t.run.bypass.doorway(t.id)
+		if len(t.run.extra) > 0 {
+			t.run.observe(&Event{Kind: EvDoorway, Thread: t.id})
+		}
+	})
+}
+
+// update runs f, a change of the monitors' state, under the run's lock. On a
+// backend that replays a thread's behaviour without running its code (the
+// simulator's stateful search) it goes through the backend's Effect, which
+// keeps f and runs it again at every replay.
+func (t *Thread) update(f func()) {
+	if t.eff != nil {
+		t.eff.Effect(f)
+		return
+	}
 	t.run.lock()
 	defer t.run.unlock()
-	t.run.bypass.doorway(t.id)
-	if len(t.run.extra) > 0 {
-		t.run.observe(&Event{Kind: EvDoorway, Thread: t.id})
-	}
+	f()
 }
+
+// effector is implemented by the simulator's threads (sim.Thread.Effect).
+type effector interface{ Effect(f func()) }
 
 func (t *Thread) access(op rdma.Op, p rdma.Ptr) {
 	r := t.run
-	if r.opts.Concurrent {
-		r.mu.Lock()
-		defer r.mu.Unlock()
+	if !r.mixed.on && len(r.extra) == 0 {
+		return
 	}
-	if r.mixed.on {
-		if f := r.mixed.access(r, t.id, op, p); f != nil && len(r.warnings) < r.opts.MaxWarnings {
-			r.warnings = append(r.warnings, *f)
+	t.update(func() {
+		if r.mixed.on {
+			if f := r.mixed.access(r, t.id, op, p); f != nil && len(r.warnings) < r.opts.MaxWarnings {
+				r.warnings = append(r.warnings, *f)
+			}
 		}
-	}
-	if len(r.extra) > 0 {
-		r.observe(&Event{Kind: EvAccess, Thread: t.id, Access: op, Addr: p})
-	}
+		if len(r.extra) > 0 {
+			r.observe(&Event{Kind: EvAccess, Thread: t.id, Access: op, Addr: p})
+		}
+	})
 }
 
 // Store implements rdma.CPU.
