@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"iter"
+	"os"
 	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
@@ -32,9 +33,11 @@ type StateEngine struct {
 	er    error // a broken exactness condition, or a nondeterministic replay
 	roots []*pos
 	last  []opRec // by thread: the operation it completed last (completed)
-	chain []*pos
-	reps  []map[int]*roundPoint // by thread, by round key
-	cur   []*roundPoint         // by thread: the round point whose first operation is awaited
+	// firsts: by thread, the histories of one operation (see kids).
+	firsts [][]*hnode
+	chain  []*pos
+	reps   []map[int]*roundPoint // by thread, by round key
+	cur    []*roundPoint         // by thread: the round point whose first operation is awaited
 	// next maps a thread's history (hash) to the operation it issued next: a
 	// history followed by two different operations proves the thread's state
 	// is not a function of its history (the exactness condition broken).
@@ -91,7 +94,11 @@ func (p *pos) child(r *opRec) *pos {
 
 // threadExt is what a StateEngine keeps of a thread besides the Engine.
 type threadExt struct {
-	pos     *pos   // the thread's position (nil: it has not begun)
+	pos *pos // the thread's position (nil: it has not begun)
+	// hash: threadHash's value, valid when hashed (only the thread's own
+	// steps change it: asking clears hashed).
+	hash    uint64
+	hashed  bool
 	node    *hnode // the thread's operations so far (spin iterations cut), newest first
 	started bool   // the thread has issued an operation (t.op is its own)
 	// Spin iterations: the history at the thread's last Pause that began a
@@ -137,6 +144,8 @@ type roundPoint struct {
 // hnode is one completed operation of a thread: a persistent list, so a saved
 // state shares the history of its ancestors.
 type hnode struct {
+	eng    *StateEngine // whose it is (kids are changed by that engine only)
+	kids   []*hnode     // the histories that extend it, so far
 	parent *hnode
 	rec    opRec
 	h      uint64
@@ -211,7 +220,7 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 	e := New(m, cfg, specs, body)
 	n := len(e.threads)
 	s := &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n),
-		roots: make([]*pos, n), last: make([]opRec, n)}
+		roots: make([]*pos, n), last: make([]opRec, n), firsts: make([][]*hnode, n)}
 	e.hooks = s
 	for i, t := range e.threads {
 		s.roots[i] = &pos{eng: s}
@@ -370,6 +379,9 @@ func (s *StateEngine) Fire(o Option) {
 
 // Stop ends every thread's coroutine; the engine is not used again.
 func (s *StateEngine) Stop() {
+	if os.Getenv("RDMASIM_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "ran %d respawned %d replayed %d\n", s.Ran, s.Respawned, s.Replayed)
+	}
 	for _, t := range s.e.threads {
 		t.stop()
 	}
@@ -377,7 +389,9 @@ func (s *StateEngine) Stop() {
 
 // asking implements resumeHooks: the operation t completed is recorded.
 func (s *StateEngine) asking(t *Thread) {
-	if x := &s.x[t.id]; x.started {
+	x := &s.x[t.id]
+	x.hashed = false
+	if x.started {
 		s.completed(t, x)
 	}
 }
@@ -396,12 +410,25 @@ func (s *StateEngine) yielded(t *Thread) {
 func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	op := &t.op
 	r := opRec{sig: sigOf(op), result: op.Result, req: op.Req, ok: op.OK, changed: t.changed}
+	var buf []uint64
 	if op.Kind == rdma.OpRReadN && !op.Post {
-		r.buf = append([]uint64(nil), op.Buf...)
+		buf = op.Buf
 	}
 	if !readOnly(&r) {
 		x.clean, x.carryClean = false, false
 	}
+	kids := s.kids(t.id, x.node)
+	if kids != nil {
+		for _, k := range *kids {
+			if !k.marker && k.rec.sig == r.sig && k.rec.result == r.result && k.rec.req == r.req && k.rec.ok == r.ok &&
+				k.rec.changed == r.changed && slices.Equal(k.rec.buf, buf) {
+				s.last[t.id] = k.rec
+				x.node = k
+				return
+			}
+		}
+	}
+	r.buf = slices.Clone(buf)
 	h := r.sig.hash(0x51afd7ed558ccd)
 	h = hmix(h, r.result)
 	h = hmix(h, uint64(r.req)<<1|b2u(r.ok))
@@ -409,13 +436,51 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 		h = hmix(h, v)
 	}
 	s.last[t.id] = r
-	n := &hnode{parent: x.node, rec: r}
+	n := &hnode{eng: s, parent: x.node, rec: r}
 	if x.node != nil {
 		n.h, n.n = hmix(x.node.h, h), x.node.n+1
 	} else {
 		n.h, n.n = hmix(0x7f4a7c15, h), 1
 	}
+	if kids != nil {
+		*kids = append(*kids, n)
+	}
 	x.node = n
+}
+
+// kids is the list of the children of history node parent (nil: thread
+// th's first operations), or nil when parent is another engine's: the
+// children are kept so that a history reached again is the same node, made
+// and hashed once.
+func (s *StateEngine) kids(th int, parent *hnode) *[]*hnode {
+	switch {
+	case parent == nil:
+		return &s.firsts[th]
+	case parent.eng == s:
+		return &parent.kids
+	}
+	return nil
+}
+
+// marker returns the marker named h after history parent (see hnode).
+func (s *StateEngine) marker(th int, parent *hnode, h uint64) *hnode {
+	kids := s.kids(th, parent)
+	if kids != nil {
+		for _, k := range *kids {
+			if k.marker && k.h == h {
+				return k
+			}
+		}
+	}
+	n := 0
+	if parent != nil {
+		n = parent.n
+	}
+	m := &hnode{eng: s, parent: parent, marker: true, n: n, h: h}
+	if kids != nil {
+		*kids = append(*kids, m)
+	}
+	return m
 }
 
 // Round marks a round point of the thread: by the caller's word, its state here
@@ -449,11 +514,7 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 	} else {
 		x.roundExpect, x.roundExpectSet = rp.first, rp.firstSet
 	}
-	n := 0
-	if rp.node != nil {
-		n = rp.node.n
-	}
-	x.node = &hnode{parent: rp.node, marker: true, n: n, h: hmix(0x726f756e64, uint64(t.id)<<32^uint64(key))}
+	x.node = s.marker(t.id, rp.node, hmix(0x726f756e64, uint64(t.id)<<32^uint64(key)))
 	x.roundH = x.node.h
 	x.resetCuts()
 	x.afterRound = true
@@ -470,7 +531,7 @@ func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 	for i := 0; i < len(site); i++ {
 		h = hmix(h, uint64(site[i]))
 	}
-	x.rename(hashVals(h, keep))
+	s.rename(t.id, x, hashVals(h, keep))
 	x.resetCuts()
 }
 
@@ -497,7 +558,7 @@ func (s *StateEngine) carry(t *Thread, vals []uint64) {
 	if x.carryBase != nil {
 		h = x.carryBase.h
 	}
-	x.rename(hashVals(hmix(h, uint64(len(vals))|0xca<<56), vals))
+	s.rename(t.id, x, hashVals(hmix(h, uint64(len(vals))|0xca<<56), vals))
 }
 
 // beforeRename applies a round point the thread passed since its last
@@ -515,12 +576,8 @@ func (s *StateEngine) beforeRename(t *Thread) *threadExt {
 
 // rename names the thread's state h from here on: a marker whose replay is
 // the path's own history.
-func (x *threadExt) rename(h uint64) {
-	n := 0
-	if x.node != nil {
-		n = x.node.n
-	}
-	x.node = &hnode{parent: x.node, marker: true, n: n, h: h}
+func (s *StateEngine) rename(th int, x *threadExt, h uint64) {
+	x.node = s.marker(th, x.node, h)
 }
 
 func hashVals(h uint64, vals []uint64) uint64 {
@@ -572,7 +629,7 @@ func (s *StateEngine) issued(t *Thread, op *Op) {
 				if start != nil {
 					h = start.h
 				}
-				x.rename(h)
+				s.rename(t.id, x, h)
 				x.hasPause = false
 			}
 		}
@@ -662,11 +719,8 @@ func b2u(b bool) uint64 {
 // left out: it is bookkeeping of the path (see Idle), not of the state.
 func (s *StateEngine) Hash() uint64 {
 	h := uint64(0x6a09e667f3bcc909)
-	for i, t := range s.e.threads {
+	for i := range s.e.threads {
 		h = hmix(h, s.threadHash(i))
-		if !t.done {
-			s.checkNext(t, &s.x[i], sigOf(&t.op))
-		}
 	}
 	return h
 }
@@ -680,6 +734,11 @@ func (s *StateEngine) threadHash(i int) uint64 {
 		return 0xd0e0
 	}
 	x := &s.x[i]
+	if x.hashed {
+		return x.hash
+	}
+	sig := sigOf(&t.op)
+	s.checkNext(t, x, sig)
 	// The thread's own state: its history (with the cuts), and how the
 	// history will be cut next, which changes no step of the program but how
 	// later states are named: two states with one fingerprint must name
@@ -698,7 +757,8 @@ func (s *StateEngine) threadHash(i int) uint64 {
 	if x.carrySet && x.carryClean && x.carryBase != nil {
 		h = hmix(h, x.carryBase.h)
 	}
-	return sigOf(&t.op).hash(h)
+	x.hash, x.hashed = sig.hash(h), true
+	return x.hash
 }
 
 // checkNext records what thread t issues after its history, and reports a
