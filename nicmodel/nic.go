@@ -176,6 +176,24 @@ type NIC struct {
 	// Timed mode (Config.Timing), else nil.
 	tm         *timing
 	threadNode []int // by thread
+	// memHash is the XOR of wordHash over every word of memory, kept up to
+	// date at every write (StateHash).
+	memHash uint64
+}
+
+// wordHash is word p's share of NIC.memHash when it holds v: 0 for a zero
+// word, so that fresh zeroed words change nothing.
+func wordHash(p rdma.Ptr, v uint64) uint64 {
+	if v == 0 {
+		return 0
+	}
+	return mix64(mix64(uint64(p)+0x9e3779b97f4a7c15) ^ v)
+}
+
+// set writes v into word, memory word p, keeping memHash.
+func (n *NIC) set(p rdma.Ptr, word *uint64, v uint64) {
+	n.memHash ^= wordHash(p, *word) ^ wordHash(p, v)
+	*word = v
 }
 
 type queued struct {
@@ -298,6 +316,7 @@ func (n *NIC) Reset() {
 		clear(nd.mem)
 		nd.allocs = nd.allocs[:0]
 	}
+	n.memHash = 0
 	n.flight, n.threadNode = n.flight[:0], n.threadNode[:0]
 	n.locked = n.locked[:0]
 	n.queue = n.queue[:0]
@@ -346,7 +365,7 @@ func (n *NIC) Init(p rdma.Ptr, v uint64) error {
 	if err := n.check(p, 1); err != nil {
 		return err
 	}
-	n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes] = v
+	n.set(p, &n.nodes[p.Node()].mem[p.Offset()/rdma.WordBytes], v)
 	return nil
 }
 
@@ -1051,7 +1070,7 @@ func (n *NIC) Fire(o sim.Option) bool {
 			ev.Wrote, ev.HasWrite = v, true
 			n.record(&ev)
 			n.obs.Read(th, p, cur)
-			*word = v
+			n.set(p, word, v)
 			n.obs.Wrote(th, p, cur, v)
 		} else {
 			ev.Note = "failed"
@@ -1116,7 +1135,7 @@ func (n *NIC) fireAtomic(o sim.Option, kind rdma.Op, a, b uint64, phase *uint8, 
 			ev.Wrote, ev.HasWrite = v, true
 			n.record(ev)
 			n.obs.Read(th, p, cur)
-			*word = v
+			n.set(p, word, v)
 			n.obs.Wrote(th, p, cur, v)
 		} else {
 			ev.Note = "failed"
@@ -1450,7 +1469,7 @@ func (n *NIC) read(ev *traces.Event, th int, p rdma.Ptr, v uint64) {
 func (n *NIC) write(ev *traces.Event, th int, p rdma.Ptr, word *uint64, v uint64) {
 	n.record(ev)
 	old := *word
-	*word = v
+	n.set(p, word, v)
 	n.obs.Wrote(th, p, old, v)
 }
 

@@ -15,11 +15,12 @@ import (
 // and no store buffer hold a store (Snapshottable says so), and the model must
 // be untimed.
 type Snapshot struct {
-	mem    [][]uint64
-	allocs [][]alloc
-	flight []flightSnap
-	locked []rdma.Ptr
-	queue  []queued
+	memHash uint64
+	mem     [][]uint64
+	allocs  [][]alloc
+	flight  []flightSnap
+	locked  []rdma.Ptr
+	queue   []queued
 }
 
 type flightSnap struct {
@@ -64,6 +65,7 @@ func (n *NIC) TakeSnapshot(s *Snapshot) error {
 	}
 	s.locked = append(s.locked[:0], n.locked...)
 	s.queue = append(s.queue[:0], n.queue...)
+	s.memHash = n.memHash
 	return nil
 }
 
@@ -95,6 +97,7 @@ func (n *NIC) RestoreSnapshot(s *Snapshot, ops func(th int) *sim.Op) {
 	}
 	n.locked = append(n.locked[:0], s.locked...)
 	n.queue = append(n.queue[:0], s.queue...)
+	n.memHash = s.memHash
 }
 
 // StateHash hashes the model's state as TakeSnapshot copies it: memory, the
@@ -102,12 +105,9 @@ func (n *NIC) RestoreSnapshot(s *Snapshot, ops func(th int) *sim.Op) {
 // with different hashes differ; equal hashes mean equal states with
 // overwhelming likelihood (64 bits).
 func (n *NIC) StateHash() uint64 {
-	h := uint64(0x243f6a8885a308d3)
+	h := mix(0x243f6a8885a308d3, n.memHash)
 	for i := range n.nodes {
-		for _, w := range n.nodes[i].mem {
-			h = mix(h, w)
-		}
-		h = mix(h, uint64(len(n.nodes[i].allocs))|1<<40)
+		h = mix(h, uint64(len(n.nodes[i].mem))|uint64(len(n.nodes[i].allocs))<<32)
 	}
 	for i := range n.flight {
 		f := &n.flight[i]
@@ -218,4 +218,11 @@ func (n *NIC) WordLabels() []string {
 		}
 	}
 	return l
+}
+
+// mix64 is SplitMix64's finaliser.
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
