@@ -65,6 +65,17 @@ type pos struct {
 	rec    opRec // the operation completed last, and what it returned (root: none)
 	kids   []*pos
 	beh    *behaviour
+	// adopted: where beh is not known here, the behaviour (another
+	// engine's) whose operation a thread at this position waits in.
+	adopted *behaviour
+}
+
+// waits is the behaviour whose operation a thread at p waits in.
+func (p *pos) waits() *behaviour {
+	if p.beh != nil {
+		return p.beh
+	}
+	return p.adopted
 }
 
 // behaviour is what a thread's code did from a position: the changes it made
@@ -73,6 +84,7 @@ type pos struct {
 type behaviour struct {
 	effects  []func()
 	op       Op
+	sig      opSig
 	bufLen   int
 	done     bool
 	panicked any
@@ -117,10 +129,8 @@ type threadExt struct {
 	hasPause   bool
 	clean      bool
 	afterPause bool
-	first      opSig
-	firstSet   bool
-	expect     opSig // after a cut: what the thread must issue next
-	expectSet  bool
+	first      *opSig // (the operations are their behaviours' sig: never changed)
+	expect     *opSig // after a cut: what the thread must issue next
 	// Retry loops (Thread.Carry): the history at the loop's first Carry,
 	// and whether every operation since the last Carry only read.
 	carryBase  *hnode
@@ -129,16 +139,14 @@ type threadExt struct {
 	// Rounds (Thread.Round): the first operation after a round point must be
 	// the one the representative of that round point issued.
 	afterRound     bool
-	roundExpect    opSig
-	roundExpectSet bool
+	roundExpect *opSig
 }
 
 // roundPoint is the representative of a thread's round point: the history of
 // the first path that reached it (to replay), and the first operation after.
 type roundPoint struct {
 	node     *hnode
-	first    opSig
-	firstSet bool
+	first *opSig
 }
 
 // hnode is one completed operation of a thread: a persistent list, so a saved
@@ -512,7 +520,7 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 		rp = &roundPoint{node: x.node}
 		m[key] = rp
 	} else {
-		x.roundExpect, x.roundExpectSet = rp.first, rp.firstSet
+		x.roundExpect = rp.first
 	}
 	x.node = s.marker(t.id, rp.node, hmix(0x726f756e64, uint64(t.id)<<32^uint64(key)))
 	x.roundH = x.node.h
@@ -538,7 +546,7 @@ func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 // resetCuts starts spin iterations and retry loops afresh (at a round point
 // or a Forget).
 func (x *threadExt) resetCuts() {
-	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.firstSet, x.expectSet = nil, false, false, false, false, false
+	x.pauseNode, x.hasPause, x.clean, x.afterPause, x.first, x.expect = nil, false, false, false, nil, nil
 	x.lastPause, x.tryIter = nil, false
 	x.carryBase, x.carrySet, x.carryClean = nil, false, false
 }
@@ -591,37 +599,42 @@ func hashVals(h uint64, vals []uint64) uint64 {
 // the one the thread issued after the Pause its state was cut back to.
 func (s *StateEngine) issued(t *Thread, op *Op) {
 	x := &s.x[t.id]
-	sig := sigOf(op)
+	if !x.afterRound && !x.afterPause {
+		return
+	}
+	sig := &x.pos.beh.sig // op's
 	if x.afterRound {
 		x.afterRound = false
-		if x.roundExpectSet {
-			x.roundExpectSet = false
-			if sig != x.roundExpect && s.er == nil {
+		if x.roundExpect != nil {
+			want := x.roundExpect
+			x.roundExpect = nil
+			if *sig != *want && s.er == nil {
 				s.er = fmt.Errorf("state caching is not exact for this program: after a round point %s went on with %v where, after its first round point, it went on with %v (the thread carries state from one round into the next)",
-					t.name, sig, x.roundExpect)
+					t.name, *sig, *want)
 			}
-		} else if rp := s.cur[t.id]; rp != nil && !rp.firstSet {
-			rp.first, rp.firstSet = sig, true
+		} else if rp := s.cur[t.id]; rp != nil && rp.first == nil {
+			rp.first = sig
 		}
 	}
 	if !x.afterPause {
 		return
 	}
 	x.afterPause = false
-	if x.expectSet {
-		x.expectSet = false
-		if sig != x.expect && s.er == nil {
+	if x.expect != nil {
+		want := x.expect
+		x.expect = nil
+		if *sig != *want && s.er == nil {
 			s.er = fmt.Errorf("state caching is not exact for this program: after a spin iteration that only read, %s went on with %v where, after the Pause it was equated with, it went on with %v (the thread carries state from one spin iteration into the next, or left one spin loop for another without a write)",
-				t.name, sig, x.expect)
+				t.name, *sig, *want)
 		}
 	}
-	if !x.firstSet {
-		x.first, x.firstSet = sig, true
+	if x.first == nil {
+		x.first = sig
 	}
 	if x.tryIter {
 		x.tryIter = false
 		if x.node != nil && x.node.parent == x.lastPause { // the Pause was the last operation
-			if start, ok := iterationStart(x.lastPause, x.prevPause, sig); ok {
+			if start, ok := iterationStart(x.lastPause, x.prevPause, *sig); ok {
 				// Back at the top of the loop: named after the history
 				// where the iteration began (the replay keeps this path's
 				// own). The next Pause has nothing to cut back to.
@@ -647,9 +660,9 @@ func (s *StateEngine) pausing(t *Thread) {
 	x.prevPause = x.lastPause
 	if x.hasPause && x.clean {
 		x.node = x.pauseNode
-		x.expect, x.expectSet = x.first, x.firstSet
+		x.expect = x.first
 	} else {
-		x.pauseNode, x.hasPause, x.firstSet = x.node, true, false
+		x.pauseNode, x.hasPause, x.first = x.node, true, nil
 	}
 	x.tryIter = true
 	x.lastPause = x.node
@@ -797,8 +810,6 @@ type threadState struct {
 	changed         bool
 	accesses, opSeq int
 	reads, idleOn   []readRec
-	op              Op // the operation the thread waits in (Buf nil: bufLen words)
-	bufLen          int
 }
 
 // Save copies the engine's state into st (reusing its buffers).
@@ -812,8 +823,7 @@ func (s *StateEngine) Save(st *EngineState) {
 		ts := &st.th[i]
 		reads, idleOn := ts.reads, ts.idleOn
 		*ts = threadState{x: s.x[i], done: t.done, idle: t.idle, wrote: t.wrote, verbs: t.verbs, changed: t.changed, accesses: t.accesses, opSeq: t.opSeq,
-			reads: append(reads[:0], t.reads...), idleOn: append(idleOn[:0], t.idleOn...), op: t.op, bufLen: len(t.op.Buf)}
-		ts.op.Buf = nil
+			reads: append(reads[:0], t.reads...), idleOn: append(idleOn[:0], t.idleOn...)}
 	}
 	st.live, st.idle, st.steps, st.writes = e.live, e.idle, e.steps, e.writes
 }
@@ -833,9 +843,12 @@ func (s *StateEngine) Restore(st *EngineState) error {
 			s.x[i].pos = s.adopt(i, p) // saved by another worker
 		}
 		t.done, t.panicked, t.panicAt, t.cut = ts.done, nil, "", false
-		t.op = ts.op
-		if ts.bufLen > 0 {
-			t.op.Buf = t.virtualBuf(ts.bufLen)
+		// The operation it waits in is the one it issued at its position.
+		if b := s.x[i].pos.waits(); !ts.done {
+			t.op = b.op
+			if b.bufLen > 0 {
+				t.op.Buf = t.virtualBuf(b.bufLen)
+			}
 		}
 		t.idle, t.wrote, t.verbs, t.changed = ts.idle, ts.wrote, ts.verbs, ts.changed
 		t.accesses, t.opSeq = ts.accesses, ts.opSeq
@@ -860,6 +873,9 @@ func (s *StateEngine) adopt(th int, p *pos) *pos {
 	at := s.roots[th]
 	for j := len(chain) - 1; j >= 0; j-- {
 		at = at.child(&chain[j].rec)
+	}
+	if at.beh == nil {
+		at.adopted = p.waits()
 	}
 	return at
 }
@@ -948,7 +964,7 @@ func (s *StateEngine) run(t *Thread, from, at *pos) (*Op, bool) {
 	b := &behaviour{effects: slices.Clone(s.effects), done: !ok, panicked: t.panicked, panicAt: t.panicAt}
 	t.atStart, t.liveAt, t.liveBuf = false, nil, nil
 	if ok {
-		b.op, b.bufLen = *op, len(op.Buf)
+		b.op, b.sig, b.bufLen = *op, sigOf(op), len(op.Buf)
 		b.op.Buf = nil
 		t.liveAt, t.liveBuf = at, op.Buf
 	}
