@@ -138,14 +138,14 @@ type threadExt struct {
 	carryClean bool
 	// Rounds (Thread.Round): the first operation after a round point must be
 	// the one the representative of that round point issued.
-	afterRound     bool
+	afterRound  bool
 	roundExpect *opSig
 }
 
 // roundPoint is the representative of a thread's round point: the history of
 // the first path that reached it (to replay), and the first operation after.
 type roundPoint struct {
-	node     *hnode
+	node  *hnode
 	first *opSig
 }
 
