@@ -134,11 +134,11 @@ type stateSys struct {
 	simc      sim.Scratch
 	opts      workload.Options
 	// deadlockAhead: a saved state to come back to, what it learnt (by the
-	// thread's and the model's state: the thread is spinning), and the
-	// decisions to the deadlock it found.
-	look  snap
-	quiet map[uint64]bool
-	tail  []sim.Decision
+	// thread's and the model's state: the thread is not only spinning), and
+	// the decisions to the deadlock it found.
+	look snap
+	busy keyCache
+	tail []sim.Decision
 }
 
 // snap is one saved state.
@@ -318,8 +318,9 @@ const maxSoloSteps = 10_000
 // state, so it is decided here from the state: every live thread that is not
 // idle yet is run alone, one after another, until it is, and the state is a
 // deadlock if all get there without a write. The answer for one thread
-// depends only on its own state and the model's, so it is remembered by
-// that; a thread whose next operation would change memory is not spinning.
+// depends only on its own state and the model's, so a "no" is remembered by
+// that, in a cache of bounded size; a thread whose next operation would
+// change memory is not spinning.
 // A deadlock is returned with the engine's finding at the end of the runs
 // (their decisions in s.tail); the engine is put back into the state, and
 // ran reports that it moved (opts, the engine's slice, is then stale).
@@ -338,12 +339,9 @@ func (s *stateSys) deadlockAhead(opts []sim.Option) (f *sim.Finding, ran bool, e
 		if s.eng.WouldWrite(th) {
 			return nil, false, nil
 		}
-		if q, ok := s.quiet[mix64(s.eng.ThreadHash(th)^nicH)]; ok && !q {
+		if s.busy.has(mix64(s.eng.ThreadHash(th) ^ nicH)) {
 			return nil, false, nil
 		}
-	}
-	if s.quiet == nil {
-		s.quiet = map[uint64]bool{}
 	}
 	if err := s.save(&s.look); err != nil {
 		return nil, false, err
@@ -365,17 +363,16 @@ func (s *stateSys) ahead(n int) (*sim.Finding, error) {
 			continue
 		}
 		key := mix64(s.eng.ThreadHash(th) ^ s.nic.StateHash())
-		if q, ok := s.quiet[key]; ok && !q {
+		if s.busy.has(key) {
 			return nil, nil
 		}
 		q, err := s.solo(th)
 		if err != nil || !q {
 			if err == nil {
-				s.quiet[key] = false
+				s.busy.add(key)
 			}
 			return nil, err
 		}
-		s.quiet[key] = true
 	}
 	if opts := s.eng.Options(); !s.eng.Stuck(opts) {
 		return nil, nil
@@ -418,6 +415,24 @@ func (s *stateSys) solo(th int) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// keyCache remembers up to keyCacheSize 64-bit keys, a newer one replacing
+// an older one with the same low bits: a cache whose misses cost only the
+// work it saves.
+type keyCache struct{ t []uint64 }
+
+const keyCacheSize = 1 << 18
+
+func (c *keyCache) has(k uint64) bool {
+	return c.t != nil && c.t[k&(keyCacheSize-1)] == k|1
+}
+
+func (c *keyCache) add(k uint64) {
+	if c.t == nil {
+		c.t = make([]uint64, keyCacheSize)
+	}
+	c.t[k&(keyCacheSize-1)] = k | 1
 }
 
 // visited is a set of 64-bit fingerprints (hash compaction): open addressing,
