@@ -253,6 +253,11 @@ func TestProgressLog(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^rdmasim: check: spin: \d+ executions \(\+\d+ pruned, at most 2000000\), 0 findings, \d+/s, [0-9.hms]+ elapsed$`).MatchString(stderr) {
 		t.Errorf("dfs progress:\n%s", stderr)
 	}
+	// States: states and transitions, the rate in states/s.
+	_, stderr, _ = rdmasim(t, "check", "--alg", "mcs", "--strategy", "states", "--threads", "2,2", "--acquires", "1", "--workers", "1", "--progress-interval", "1ns")
+	if !regexp.MustCompile(`(?m)^rdmasim: check: mcs: \d+ states, \d+ transitions, \d+ states/s, [0-9.hms]+ elapsed$`).MatchString(stderr) {
+		t.Errorf("states progress:\n%s", stderr)
+	}
 }
 
 // TestProgressTerminal: on a terminal the line is rewritten in place, and

@@ -33,6 +33,7 @@ type progressLine struct {
 	name        string
 	start, last time.Time
 	shown       bool
+	unit        string // of the rate: "states" gives "N states/s" ("": "N/s")
 }
 
 // start begins the progress of one algorithm; a nil meter shows nothing.
@@ -67,7 +68,11 @@ func (p *progressLine) update(done, total, findings int, text func() string) {
 	line := p.name + ": " + text()
 	if s := elapsed.Seconds(); s > 0 {
 		rate := float64(done) / s
-		line += fmt.Sprintf(", %.0f/s", rate)
+		if p.unit != "" {
+			line += fmt.Sprintf(", %.0f %s/s", rate, p.unit)
+		} else {
+			line += fmt.Sprintf(", %.0f/s", rate)
+		}
 		if total > 0 && rate > 0 && done < total {
 			eta := time.Duration(float64(total-done) / rate * float64(time.Second))
 			line += ", ETA " + roundDuration(eta).String()

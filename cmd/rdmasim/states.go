@@ -70,6 +70,9 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	hash := settingsHash(cfg, opts, strategyStates, 0, 0, 0, int(c.states.maxStates))
 	r := checkResult{Algorithm: a.Name, Strategy: strategyStates, Verdict: "ok", Options: opts, StatesFields: &StatesFields{}}
 	p := c.progress.start(a.Name)
+	if p != nil {
+		p.unit = "states"
+	}
 	workers := c.workers
 	if workers == 0 {
 		workers = runtime.NumCPU()
@@ -96,7 +99,7 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	}
 	search.Progress = func(pr checker.StateProgress) {
 		p.update(int(pr.States), 0, 0, func() string {
-			return fmt.Sprintf("%d states, %d transitions, %.0f states/s", pr.States, pr.Transitions, float64(pr.States)/pr.Elapsed.Seconds())
+			return fmt.Sprintf("%d states, %d transitions", pr.States, pr.Transitions)
 		})
 	}
 	rep, err := search.Run()
