@@ -2,6 +2,7 @@ package nicmodel
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
@@ -76,7 +77,9 @@ func (n *NIC) TakeSnapshot(s *Snapshot) error {
 func (n *NIC) RestoreSnapshot(s *Snapshot, ops func(th int) *sim.Op) {
 	for i := range n.nodes {
 		n.nodes[i].mem = append(n.nodes[i].mem[:0], s.mem[i]...)
-		n.nodes[i].allocs = append(n.nodes[i].allocs[:0], s.allocs[i]...)
+		if !slices.Equal(n.nodes[i].allocs, s.allocs[i]) { // (mostly equal: comparing is cheaper than copying labels)
+			n.nodes[i].allocs = append(n.nodes[i].allocs[:0], s.allocs[i]...)
+		}
 	}
 	n.flight = resize(n.flight, len(s.flight))
 	for len(n.threadNode) < len(n.flight) {

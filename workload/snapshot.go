@@ -48,8 +48,10 @@ func (r *Run) SaveState(s *RunState) {
 		s.hist = append(make([]Op, 0, len(r.hist)), r.hist...)
 	}
 	s.cur = s.cur[:0]
-	for i := range r.threads {
-		s.cur = append(s.cur, r.threads[i].cur)
+	if len(r.extra) > 0 { // (only their events carry it)
+		for i := range r.threads {
+			s.cur = append(s.cur, r.threads[i].cur)
+		}
 	}
 }
 
