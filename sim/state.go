@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"iter"
-	"os"
 	"slices"
 
 	"github.com/rdmasim/rdmasim/rdma"
@@ -112,7 +111,7 @@ type threadExt struct {
 	hash    uint64
 	hashed  bool
 	node    *hnode // the thread's operations so far (spin iterations cut), newest first
-	started bool   // the thread has issued an operation (t.op is its own)
+	started bool   // the thread has issued an operation
 	// Spin iterations: the history at the thread's last Pause that began a
 	// run of iterations, whether the operations since then only read, and
 	// the first operation after that Pause.
@@ -157,9 +156,8 @@ type hnode struct {
 	parent *hnode
 	rec    opRec
 	h      uint64
-	n      int
-	// marker: a round point, no operation (replay skips it); its h is the
-	// round point's own, not derived from its parent's.
+	// marker: a renaming (a round point, a cut, Carry, Forget), no
+	// operation; its h is its own, not derived from its parent's.
 	marker bool
 }
 
@@ -387,9 +385,6 @@ func (s *StateEngine) Fire(o Option) {
 
 // Stop ends every thread's coroutine; the engine is not used again.
 func (s *StateEngine) Stop() {
-	if os.Getenv("RDMASIM_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, "ran %d respawned %d replayed %d\n", s.Ran, s.Respawned, s.Replayed)
-	}
 	for _, t := range s.e.threads {
 		t.stop()
 	}
@@ -446,9 +441,9 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	s.last[t.id] = r
 	n := &hnode{eng: s, parent: x.node, rec: r}
 	if x.node != nil {
-		n.h, n.n = hmix(x.node.h, h), x.node.n+1
+		n.h = hmix(x.node.h, h)
 	} else {
-		n.h, n.n = hmix(0x7f4a7c15, h), 1
+		n.h = hmix(0x7f4a7c15, h)
 	}
 	if kids != nil {
 		*kids = append(*kids, n)
@@ -480,11 +475,7 @@ func (s *StateEngine) marker(th int, parent *hnode, h uint64) *hnode {
 			}
 		}
 	}
-	n := 0
-	if parent != nil {
-		n = parent.n
-	}
-	m := &hnode{eng: s, parent: parent, marker: true, n: n, h: h}
+	m := &hnode{eng: s, parent: parent, marker: true, h: h}
 	if kids != nil {
 		*kids = append(*kids, m)
 	}
@@ -1023,15 +1014,6 @@ func (s *StateEngine) diverged(t *Thread, want opSig, op *Op, ok bool, k int) er
 // PendingOp is the operation thread th waits in (the model's operations in
 // flight point to it).
 func (s *StateEngine) PendingOp(th int) *Op { return &s.e.threads[th].op }
-
-// HistoryLen is the number of operations recorded for thread th (its
-// history, spin iterations cut): the work Restore does for it.
-func (s *StateEngine) HistoryLen(th int) int {
-	if n := s.x[th].node; n != nil {
-		return n.n
-	}
-	return 0
-}
 
 // Owner is the thread an option acts for.
 func (s *StateEngine) Owner(o Option) int { return s.e.owner(o.Thread).id }
