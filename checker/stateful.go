@@ -139,6 +139,18 @@ type stateSys struct {
 	look snap
 	busy keyCache
 	tail []sim.Decision
+	// lookOK: look holds the state the engine is in, as it was when
+	// restores and the engine's steps were lookAt (a step or a restore
+	// since changes them).
+	lookOK   bool
+	lookAt   stateTok
+	restores int64
+}
+
+// stateTok tells whether the engine moved: restores so far, and its steps.
+type stateTok struct {
+	restores int64
+	steps    int
 }
 
 // snap is one saved state.
@@ -245,6 +257,13 @@ func wildMatch(pattern, s string) bool {
 }
 
 func (s *stateSys) save(sn *snap) error {
+	if s.lookOK && s.lookAt == (stateTok{s.restores, s.eng.Steps()}) {
+		// deadlockAhead saved this very state and came back to it: take its
+		// copy (sn's buffers become the look's).
+		*sn, s.look = s.look, *sn
+		s.lookOK = false
+		return nil
+	}
 	if err := s.nic.TakeSnapshot(&sn.nic); err != nil {
 		return err
 	}
@@ -254,6 +273,7 @@ func (s *stateSys) save(sn *snap) error {
 }
 
 func (s *stateSys) restore(sn *snap) error {
+	s.restores++
 	if err := s.eng.Restore(&sn.eng); err != nil {
 		return err
 	}
@@ -350,6 +370,7 @@ func (s *stateSys) deadlockAhead(opts []sim.Option) (f *sim.Finding, ran bool, e
 	if rerr := s.restore(&s.look); err == nil {
 		err = rerr
 	}
+	s.lookOK, s.lookAt = err == nil, stateTok{s.restores, s.eng.Steps()}
 	if f == nil {
 		s.tail = s.tail[:0]
 	}
