@@ -153,6 +153,9 @@ type stateTok struct {
 	steps    int
 }
 
+// maxPositions is the engines' MaxPositions (tests make it small).
+var maxPositions = sim.DefaultMaxPositions
+
 // snap is one saved state.
 type snap struct {
 	nic nicmodel.Snapshot
@@ -205,6 +208,7 @@ func (s *stateSys) fresh(begin bool) error {
 	if err != nil {
 		return err
 	}
+	s.eng.MaxPositions = maxPositions
 	if len(s.ignore) > 0 && s.finalMask == nil {
 		labels := s.nic.WordLabels()
 		var unmatched []string

@@ -102,3 +102,40 @@ func TestWildMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestStateSearchCleanSlates: with room for only a few positions, the
+// engines start from a clean slate at nearly every restore (and re-root the
+// positions of the states they restore); the search finds exactly what it
+// finds with room for all, on 1 and 2 workers, and on a lock that breaks
+// mutual exclusion.
+func TestStateSearchCleanSlates(t *testing.T) {
+	for _, name := range []string{"alock", "mcs", "spin-naive"} {
+		a, err := algorithms.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
+			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		})
+		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
+		for _, workers := range []int{1, 2} {
+			search := func(limit int) StateReport {
+				t.Helper()
+				maxPositions = limit
+				defer func() { maxPositions = sim.DefaultMaxPositions }()
+				rep, err := StateSearch{Config: cfg, Workload: wl, Workers: workers}.Run()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep
+			}
+			all, few := search(sim.DefaultMaxPositions), search(4)
+			if few.States != all.States || few.Transitions != all.Transitions || few.FinalStates != all.FinalStates ||
+				few.Findings != all.Findings || !few.Complete {
+				t.Errorf("%s, %d workers: with room for 4 positions %d states, %d transitions, %d finals, %d findings, complete %v; with room for all %d, %d, %d, %d",
+					name, workers, few.States, few.Transitions, few.FinalStates, few.Findings, few.Complete,
+					all.States, all.Transitions, all.FinalStates, all.Findings)
+			}
+		}
+	}
+}

@@ -26,12 +26,12 @@ import (
 // path of Engine.Run, written out a second time so that Run stays untouched;
 // a change to one must be made to the other.
 type StateEngine struct {
-	e     *Engine
-	body  func(*Thread)
-	x     []threadExt
-	er    error // a broken exactness condition, or a nondeterministic replay
-	roots []*pos
-	last  []opRec // by thread: the operation it completed last (completed)
+	e    *Engine
+	body func(*Thread)
+	x    []threadExt
+	er   error // a broken exactness condition, or a nondeterministic replay
+	trie *trie
+	last []opRec // by thread: the operation it completed last (completed)
 	// firsts: by thread, the histories of one operation (see kids).
 	firsts [][]*hnode
 	chain  []*pos
@@ -48,10 +48,26 @@ type StateEngine struct {
 	replaying, recording bool
 	nested               int
 	effects              []func()
+	// MaxPositions bounds the positions kept (see pos): past it, a restore
+	// starts from a clean slate (positions are learnt again as threads reach
+	// them; those of saved states are re-rooted when restored). 0: no bound.
+	MaxPositions int
 	// Respawned counts the coroutines restarted; Replayed the operations fed
 	// to them; Ran the positions a thread's code ran from (the others were
 	// replayed from what it did there before).
 	Respawned, Replayed, Ran int64
+}
+
+// DefaultMaxPositions is StateEngine.MaxPositions as NewStateEngine sets it:
+// a few hundred bytes a position.
+const DefaultMaxPositions = 1 << 20
+
+// newTrie starts a clean slate of positions.
+func (s *StateEngine) newTrie() {
+	s.trie = &trie{eng: s, roots: make([]*pos, len(s.e.threads))}
+	for i := range s.trie.roots {
+		s.trie.roots[i] = &pos{trie: s.trie}
+	}
 }
 
 // pos is a position of a thread's code: the results fed to it since it
@@ -59,7 +75,7 @@ type StateEngine struct {
 // A thread's code is a deterministic function of them, so what it does from
 // a position, beh, is learnt once.
 type pos struct {
-	eng    *StateEngine // whose trie it is in (a worker's)
+	trie   *trie // whose it is (an engine's; a worker has one engine)
 	parent *pos
 	rec    opRec // the operation completed last, and what it returned (root: none)
 	kids   []*pos
@@ -67,6 +83,14 @@ type pos struct {
 	// adopted: where beh is not known here, the behaviour (another
 	// engine's) whose operation a thread at this position waits in.
 	adopted *behaviour
+}
+
+// trie is the positions an engine has learnt since its last clean slate
+// (see StateEngine.MaxPositions).
+type trie struct {
+	eng   *StateEngine
+	roots []*pos // by thread
+	n     int    // positions made
 }
 
 // waits is the behaviour whose operation a thread at p waits in.
@@ -97,7 +121,8 @@ func (p *pos) child(r *opRec) *pos {
 			return k
 		}
 	}
-	k := &pos{eng: p.eng, parent: p, rec: *r}
+	k := &pos{trie: p.trie, parent: p, rec: *r}
+	p.trie.n++
 	k.rec.buf = slices.Clone(r.buf)
 	p.kids = append(p.kids, k)
 	return k
@@ -226,10 +251,10 @@ func NewStateEngine(m Model, cfg Config, specs []ThreadSpec, body func(*Thread))
 	e := New(m, cfg, specs, body)
 	n := len(e.threads)
 	s := &StateEngine{e: e, body: body, x: make([]threadExt, n), reps: make([]map[int]*roundPoint, n), cur: make([]*roundPoint, n),
-		roots: make([]*pos, n), last: make([]opRec, n), firsts: make([][]*hnode, n)}
+		last: make([]opRec, n), firsts: make([][]*hnode, n), MaxPositions: DefaultMaxPositions}
 	e.hooks = s
-	for i, t := range e.threads {
-		s.roots[i] = &pos{eng: s}
+	s.newTrie()
+	for _, t := range e.threads {
 		s.loop(t)
 	}
 	return s, nil
@@ -827,11 +852,14 @@ func (s *StateEngine) Save(st *EngineState) {
 // PendingOp); so are monitors outside the engine.
 func (s *StateEngine) Restore(st *EngineState) error {
 	e := s.e
+	if s.MaxPositions > 0 && s.trie.n > s.MaxPositions {
+		s.newTrie()
+	}
 	for i, t := range e.threads {
 		ts := &st.th[i]
 		s.x[i] = ts.x
-		if p := ts.x.pos; p != nil && p.eng != s {
-			s.x[i].pos = s.adopt(i, p) // saved by another worker
+		if p := ts.x.pos; p != nil && p.trie != s.trie {
+			s.x[i].pos = s.adopt(i, p) // saved by another worker, or before a clean slate
 		}
 		t.done, t.panicked, t.panicAt, t.cut = ts.done, nil, "", false
 		// The operation it waits in is the one it issued at its position.
@@ -853,17 +881,25 @@ func (s *StateEngine) Restore(st *EngineState) error {
 }
 
 // adopt returns the position of thread th in s's trie with the results of p,
-// a position in another engine's trie (what the code does there is learnt
-// anew: the other engine's record of it changes that engine's threads).
+// a position in another trie (what the code does there is learnt anew: the
+// record of another engine's changes that engine's threads).
 func (s *StateEngine) adopt(th int, p *pos) *pos {
 	chain := s.chain[:0]
-	for q := p; q.parent != nil; q = q.parent {
-		chain = append(chain, q)
+	root := p
+	for ; root.parent != nil; root = root.parent {
+		chain = append(chain, root)
 	}
 	s.chain = chain
-	at := s.roots[th]
+	at := s.trie.roots[th]
+	own := p.trie.eng == s // (an earlier trie of s's: what it learnt holds)
+	if own && at.beh == nil {
+		at.beh = root.beh
+	}
 	for j := len(chain) - 1; j >= 0; j-- {
 		at = at.child(&chain[j].rec)
+		if own && at.beh == nil {
+			at.beh = chain[j].beh
+		}
 	}
 	if at.beh == nil {
 		at.adopted = p.waits()
@@ -904,7 +940,7 @@ func (s *StateEngine) next(t *Thread) (*Op, bool) {
 	from := x.pos
 	var at *pos
 	if from == nil {
-		at = s.roots[t.id]
+		at = s.trie.roots[t.id]
 	} else {
 		at = from.child(&s.last[t.id])
 	}
