@@ -139,3 +139,38 @@ func TestStateSearchCleanSlates(t *testing.T) {
 		}
 	}
 }
+
+// TestVisitedLargeTables: past 4 Mi slots the visited set fills to 85 %
+// before it doubles, and still tells new fingerprints from old.
+func TestVisitedLargeTables(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MB")
+	}
+	var v visited
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 4_000_000
+	fps := make([]uint64, n)
+	for i := range fps {
+		fps[i] = r.Uint64()
+		if !v.add(fps[i]) {
+			t.Fatalf("fingerprint %d (%#x) taken for one already seen", i, fps[i])
+		}
+	}
+	if v.n != n || len(v.t) != 1<<23 {
+		t.Fatalf("%d stored in %d slots; want %d in %d", v.n, len(v.t), n, 1<<23)
+	}
+	for i := 0; i < n; i += 97 {
+		if v.add(fps[i]) {
+			t.Fatalf("fingerprint %d (%#x) taken for a new one", i, fps[i])
+		}
+	}
+	// 4 Mi slots held 3,565,158 states before doubling; at 75 % it would
+	// have doubled at 3,145,728.
+	var w visited
+	for i := range 3_500_000 {
+		w.add(fps[i])
+	}
+	if len(w.t) != 1<<22 {
+		t.Fatalf("3.5 M states in %d slots; want %d (85 %% full)", len(w.t), 1<<22)
+	}
+}
