@@ -14,7 +14,15 @@ type sharedVisited struct {
 	stripes [64]struct {
 		mu sync.Mutex
 		v  visited
-		_  [40]byte // keep stripes on separate cache lines
+		_  [48]byte // keep stripes on separate cache lines
+	}
+	full atomic.Bool // a compact stripe is 90 % full
+}
+
+// compact makes the stripes compact sets of bytes in all.
+func (s *sharedVisited) compact(bytes int64) {
+	for i := range s.stripes {
+		s.stripes[i].v = compactVisited(bytes / int64(len(s.stripes)))
 	}
 }
 
@@ -22,8 +30,21 @@ func (s *sharedVisited) add(fp uint64) bool {
 	st := &s.stripes[fp>>58]
 	st.mu.Lock()
 	ok := st.v.add(fp)
+	if ok && st.v.overfull() {
+		s.full.Store(true)
+	}
 	st.mu.Unlock()
 	return ok
+}
+
+// omitted is the expected number of states lost to collisions so far.
+func (s *sharedVisited) omitted() float64 {
+	var v visited
+	for i := range s.stripes {
+		v.n += s.stripes[i].v.n
+		v.probes += s.stripes[i].v.probes
+	}
+	return v.omitted()
 }
 
 func (s *sharedVisited) bytes() int64 {
@@ -77,6 +98,9 @@ type parallelSearch struct {
 func (x StateSearch) runParallel() (StateReport, error) {
 	s, err := x.system()
 	p := &parallelSearch{x: x, workers: x.Workers, start: time.Now(), finals: map[uint64]bool{}}
+	if x.VisitedBytes > 0 {
+		p.seen.compact(x.VisitedBytes)
+	}
 	p.cond = sync.NewCond(&p.mu)
 	if err != nil {
 		return StateReport{}, err
@@ -115,6 +139,9 @@ func (x StateSearch) runParallel() (StateReport, error) {
 	var seen visited
 	rep.finish(p.finals, &seen, p.peakSnaps, p.start)
 	rep.MemoryBytes += p.seen.bytes()
+	if x.VisitedBytes > 0 {
+		rep.OmittedEstimate, rep.VisitedFull = p.seen.omitted(), p.seen.full.Load()
+	}
 	if p.best != nil {
 		cx, err := Replay(x.Config, x.Workload, p.best)
 		if err != nil {
@@ -245,7 +272,7 @@ func (w *pworker) visit(stack []dfsFrame, prefix []sim.Decision) ([]sim.Option, 
 		p.x.Progress(StateProgress{States: n, Transitions: p.transitions.Load(), Elapsed: time.Since(p.start)})
 		p.mu.Unlock()
 	}
-	if p.x.MaxStates > 0 && n >= p.x.MaxStates {
+	if p.x.MaxStates > 0 && n >= p.x.MaxStates || p.seen.full.Load() {
 		p.stop()
 	}
 	f, end, opts, err := s.judge()

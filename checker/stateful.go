@@ -66,6 +66,20 @@ type StateSearch struct {
 	// one visited set (not with Minimal, Lassos or NoCache); the figures and
 	// the verdict do not depend on it.
 	Workers int
+	// VisitedBytes > 0 keeps 32 bits of each state's fingerprint, instead of
+	// 64, in a visited set of that size that never grows (not with Minimal):
+	// half the memory, more states lost to collisions (OmittedEstimate says
+	// how many are expected), and the search stops, not Complete, with
+	// VisitedFull once the set is 90 % full.
+	VisitedBytes int64
+}
+
+// newVisited is the search's visited set (see VisitedBytes).
+func (x *StateSearch) newVisited() visited {
+	if x.VisitedBytes > 0 {
+		return compactVisited(x.VisitedBytes)
+	}
+	return visited{}
 }
 
 // StateRecord is one state a (sharded) search stored: its fingerprint, how
@@ -109,8 +123,12 @@ type StateReport struct {
 	Minimal  bool
 	// OmittedEstimate is the expected number of states the search never
 	// explored because their 64-bit fingerprint equalled an earlier state's
-	// (hash compaction): about States²/2⁶⁵.
+	// (hash compaction): about States²/2⁶⁵; with VisitedBytes, because their
+	// 32 bits equalled those of a state in a slot their insertion probed.
 	OmittedEstimate float64
+	// VisitedFull: the compact visited set (StateSearch.VisitedBytes) filled
+	// up and the search stopped there.
+	VisitedFull bool
 	// MemoryBytes is the visited set's size plus the peak of saved states.
 	MemoryBytes int64
 	MaxDepth    int
@@ -462,13 +480,71 @@ func (c *keyCache) add(k uint64) {
 
 // visited is a set of 64-bit fingerprints (hash compaction): open addressing,
 // linear probing, 0 stands for fingerprint 0's slot being empty.
+//
+// Made by compactVisited, it keeps 32 bits of each fingerprint instead, in a
+// table of a fixed size that never grows (there is no rehashing without the
+// bits left out): half the memory a state, and a state is lost when its 32
+// bits equal those of another state in a slot its insertion probes
+// (probability 2⁻³² a slot: probes counts them, for OmittedEstimate).
 type visited struct {
 	t    []uint64
 	n    int64
 	zero bool
+	// Compact: the 32-bit tags, and the occupied slots insertions probed.
+	tags   []uint32
+	probes int64
+}
+
+// compactVisited returns a compact visited set of at most bytes (at least
+// 4 KiB): a power of two of 32-bit slots.
+func compactVisited(bytes int64) visited {
+	n := int64(1024)
+	for n*2*4 <= bytes {
+		n *= 2
+	}
+	return visited{tags: make([]uint32, n)}
+}
+
+// overfull reports that a compact set is 90 % full: the search stops there
+// (a new state would probe about 50 slots; the set cannot grow).
+func (v *visited) overfull() bool {
+	return v.tags != nil && v.n*10 >= int64(len(v.tags))*9
+}
+
+// addTag is add for a compact set. The slot is chosen by the fingerprint's
+// low bits and the tag is bits 26 to 57, apart from them and from the bits
+// that choose a shared set's stripe (tables of up to 2²⁶ slots).
+func (v *visited) addTag(fp uint64) bool {
+	tag := uint32(fp >> 26)
+	if tag == 0 {
+		tag = 1
+	}
+	mask := uint64(len(v.tags) - 1)
+	var probed int64
+	for i := fp & mask; ; i = (i + 1) & mask {
+		switch v.tags[i] {
+		case tag:
+			return false
+		case 0:
+			v.tags[i] = tag
+			v.n++
+			v.probes += probed
+			return true
+		}
+		probed++
+	}
+}
+
+// omitted is the expected number of states lost to collisions so far.
+func (v *visited) omitted() float64 {
+	n := float64(v.n)
+	return n*n/math.Exp2(65) + float64(v.probes)/math.Exp2(32)
 }
 
 func (v *visited) add(fp uint64) bool {
+	if v.tags != nil {
+		return v.addTag(fp)
+	}
 	if fp == 0 {
 		if v.zero {
 			return false
@@ -522,7 +598,7 @@ func (v *visited) grow() {
 	}
 }
 
-func (v *visited) bytes() int64 { return int64(len(v.t)) * 8 }
+func (v *visited) bytes() int64 { return int64(len(v.t))*8 + int64(len(v.tags))*4 }
 
 // dfsFrame is a state on the DFS stack: its options and the next to fire.
 type dfsFrame struct {
@@ -538,6 +614,9 @@ type dfsFrame struct {
 
 // Run explores.
 func (x StateSearch) Run() (StateReport, error) {
+	if x.Minimal && x.VisitedBytes > 0 {
+		return StateReport{}, errors.New("states: a compact visited set (VisitedBytes) is not for the minimal search")
+	}
 	if x.Minimal {
 		return x.runMinimal()
 	}
@@ -551,7 +630,12 @@ func (x StateSearch) Run() (StateReport, error) {
 	}
 	defer s.stop()
 	rep := StateReport{Config: x.Config}
-	var seen visited
+	seen := x.newVisited()
+	// limited: MaxStates reached, or the compact visited set full.
+	limited := func() bool {
+		rep.VisitedFull = seen.overfull()
+		return x.MaxStates > 0 && rep.States >= x.MaxStates || rep.VisitedFull
+	}
 	finals := map[uint64]bool{}
 	var stack []dfsFrame
 	var pool []*snap
@@ -721,12 +805,11 @@ func (x StateSearch) Run() (StateReport, error) {
 	stopped := found && x.StopAtFirst
 	nextRoot := x.Shard
 	for {
-		if len(stack) == 0 && phase1 && !stopped && !rep.Interrupted && (x.MaxStates == 0 || rep.States < x.MaxStates) {
+		if len(stack) == 0 && phase1 && !stopped && !rep.Interrupted && !limited() {
 			// The shared phase is over: explore this shard's frontier states.
 			phase1 = false
 		}
-		if len(stack) == 0 && !phase1 && sharded && nextRoot < len(frontier) && !stopped && !rep.Interrupted &&
-			(x.MaxStates == 0 || rep.States < x.MaxStates) {
+		if len(stack) == 0 && !phase1 && sharded && nextRoot < len(frontier) && !stopped && !rep.Interrupted && !limited() {
 			r := frontier[nextRoot]
 			frontier[nextRoot].sn = nil
 			nextRoot += x.Shards
@@ -744,7 +827,7 @@ func (x StateSearch) Run() (StateReport, error) {
 			break
 		}
 		for len(stack) > 0 && !stopped {
-			if x.MaxStates > 0 && rep.States >= x.MaxStates {
+			if limited() {
 				break
 			}
 			if rep.Transitions&1023 == 0 && isClosed(x.Stop) {
@@ -791,7 +874,7 @@ func (x StateSearch) Run() (StateReport, error) {
 			}
 			atTop = pushed
 		}
-		if rep.Interrupted || (x.MaxStates > 0 && rep.States >= x.MaxStates) {
+		if rep.Interrupted || limited() {
 			break
 		}
 	}
@@ -851,6 +934,9 @@ func (rep *StateReport) finish(finals map[uint64]bool, seen *visited, peakSnaps 
 	rep.FinalStates = len(rep.Finals)
 	n := float64(rep.States)
 	rep.OmittedEstimate = n * n / math.Exp2(65)
+	if seen.tags != nil {
+		rep.OmittedEstimate = seen.omitted()
+	}
 	rep.MemoryBytes = seen.bytes() + int64(peakSnaps)*512
 	rep.Elapsed = time.Since(start)
 }

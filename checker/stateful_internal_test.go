@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -172,5 +173,87 @@ func TestVisitedLargeTables(t *testing.T) {
 	}
 	if len(w.t) != 1<<22 {
 		t.Fatalf("3.5 M states in %d slots; want %d (85 %% full)", len(w.t), 1<<22)
+	}
+}
+
+// TestStateSearchCompact: a compact visited set (32 bits a state) with room
+// to spare finds what the 64-bit one does, on 1 and 2 workers, and says how
+// many states it expects to have lost; one too small stops the search, not
+// complete, once it is 90 % full.
+func TestStateSearchCompact(t *testing.T) {
+	for _, name := range []string{"alock", "mcs", "spin-naive"} {
+		a, err := algorithms.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
+			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+		})
+		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
+		for _, workers := range []int{1, 2} {
+			full, err := StateSearch{Config: cfg, Workload: wl, Workers: workers}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			compact, err := StateSearch{Config: cfg, Workload: wl, Workers: workers, VisitedBytes: 16 << 20}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if compact.States != full.States || compact.Transitions != full.Transitions || compact.FinalStates != full.FinalStates ||
+				compact.Findings != full.Findings || !compact.Complete || compact.VisitedFull {
+				t.Errorf("%s, %d workers: compact %d states, %d transitions, %d finals, %d findings, complete %v; 64-bit %d, %d, %d, %d",
+					name, workers, compact.States, compact.Transitions, compact.FinalStates, compact.Findings, compact.Complete,
+					full.States, full.Transitions, full.FinalStates, full.Findings)
+			}
+			if !(compact.OmittedEstimate > 0 && compact.OmittedEstimate < 1e-3) || compact.MemoryBytes < 16<<20/2 {
+				t.Errorf("%s, %d workers: omitted estimate %g, memory %d bytes", name, workers, compact.OmittedEstimate, compact.MemoryBytes)
+			}
+			tiny, err := StateSearch{Config: cfg, Workload: wl, Workers: workers, VisitedBytes: 1}.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 1024 slots per set (one set, or one per stripe of 64): the
+			// search stops once one is 90 % full (922 states).
+			sets := int64(1)
+			if workers > 1 {
+				sets = 64
+			}
+			switch {
+			case full.States > 2*sets*922:
+				if tiny.Complete || !tiny.VisitedFull || tiny.States > sets*922+int64(workers) || tiny.States < 900 {
+					t.Errorf("%s, %d workers, 4 KiB sets: %d states, complete %v, full %v", name, workers, tiny.States, tiny.Complete, tiny.VisitedFull)
+				}
+			case full.States < sets*700:
+				if !tiny.Complete || tiny.VisitedFull || tiny.States != full.States {
+					t.Errorf("%s, %d workers, 4 KiB sets with room: %d states, complete %v, full %v", name, workers, tiny.States, tiny.Complete, tiny.VisitedFull)
+				}
+			}
+		}
+	}
+}
+
+// TestVisitedCompactCountsProbes: a compact set counts the occupied slots
+// its insertions probed, each a chance of 2⁻³² to lose a state.
+func TestVisitedCompactCountsProbes(t *testing.T) {
+	v := compactVisited(4096)
+	if len(v.tags) != 1024 {
+		t.Fatalf("%d slots in 4 KiB", len(v.tags))
+	}
+	// Three fingerprints with the same home slot (low bits) and different
+	// tags: 0 + 1 + 2 probes of occupied slots.
+	for k := range uint64(3) {
+		if !v.add(5 | (k+1)<<26) {
+			t.Fatalf("fingerprint %d taken for one already seen", k)
+		}
+	}
+	if v.probes != 3 || v.add(5|2<<26) {
+		t.Fatalf("probes %d; or a fingerprint seen taken for a new one", v.probes)
+	}
+	// Same tag, same home slot: taken for the one already there (lost).
+	if v.add(5 | 1<<26 | 1<<60) {
+		t.Fatal("bits outside the tag and the slot told apart")
+	}
+	if got, want := v.omitted(), 3/math.Exp2(32); math.Abs(got-want) > want*1e-3 {
+		t.Fatalf("omitted %g, want %g", got, want)
 	}
 }

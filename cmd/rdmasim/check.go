@@ -142,6 +142,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		minimal     = fs.Bool("minimal", false, "states: search in order of steps, so the counterexample has the fewest steps of any")
 		finalIgnore = fs.String("final-ignore", "", "states: leave the words whose labels match these comma-separated patterns out of final_states (\"*\" matches anything: desc.*[0]), to compare with a model that does not keep them")
 		maxStates   = fs.Int64("max-states", 0, "states: stop after this many states (0: no limit; the result then says complete=false)")
+		visitedMem  = fs.String("visited-memory", "", "states: keep 32 bits of each state's fingerprint in a visited set of this size that never grows (such as 8GiB or 512MiB; default: 64 bits in a set that grows as needed); the search stops, complete=false, when it is 90% full")
 		preemptions = fs.Int("preemptions", -1, "dfs: bound the preemptions per execution (-1: no bound; a bound turns the reduction off)")
 		maxExec     = fs.Int("max-executions", 2_000_000, "dfs: stop after this many executions (the result then says complete=false)")
 		schedules   = fs.Int("schedules", 20000, "schedules to explore per algorithm")
@@ -182,9 +183,17 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if *strategy != checker.StrategyRandom && *strategy != checker.StrategyPCT && *strategy != "dfs" && *strategy != strategyStates {
 		return usagef("check: --strategy %q: want random, pct, dfs or states", *strategy)
 	}
+	visitedBytes, err := parseBytes(*visitedMem)
+	if err != nil {
+		return usagef("check: --visited-memory %q: %v", *visitedMem, err)
+	}
 	switch {
 	case *finalIgnore != "" && *strategy != strategyStates:
 		return usagef("check: --final-ignore applies to --strategy states")
+	case *visitedMem != "" && *strategy != strategyStates:
+		return usagef("check: --visited-memory applies to --strategy states")
+	case *visitedMem != "" && *minimal:
+		return usagef("check: --visited-memory does not apply to --minimal (its search keeps 64-bit fingerprints)")
 	case *schedules < 1:
 		return usagef("check: --schedules %d: want ≥ 1", *schedules)
 	case *depth < 1 || *depth > 64:
@@ -291,7 +300,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	c := &checkRun{opts: algOptions{BudgetLocal: *budgetL, BudgetRemote: *budgetR}, cfg: cfg, strategy: *strategy, sh: sh, seed: *seed,
 		depth: *depth, maxFindings: *maxFindings, workers: *workers, preemptions: *preemptions, maxExec: *maxExec, outDir: *outDir,
-		states: statesSettings{minimal: *minimal, maxStates: *maxStates, finalIgnore: splitList(*finalIgnore)}}
+		states: statesSettings{minimal: *minimal, maxStates: *maxStates, finalIgnore: splitList(*finalIgnore), visitedBytes: visitedBytes}}
 	if *progress {
 		c.progress = &progressMeter{w: stderr, tty: isTerminal(stderr), every: *progEvery, now: progressClock}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,9 +31,12 @@ type StatesFields struct {
 	// FinalStates: distinct final memories of the states in which every
 	// thread finished.
 	FinalStates int `json:"final_states"`
-	// OmittedEstimate: the expected number of states lost to 64-bit
-	// fingerprint collisions (hash compaction).
+	// OmittedEstimate: the expected number of states lost to fingerprint
+	// collisions (hash compaction: 64 bits, or 32 with --visited-memory).
 	OmittedEstimate float64 `json:"omitted_estimate"`
+	// VisitedFull: the visited set of --visited-memory filled up, and the
+	// search stopped there.
+	VisitedFull bool `json:"visited_full,omitempty"`
 	MemoryBytes     int64   `json:"memory_bytes"`
 	StatesPerSecond float64 `json:"states_per_second"`
 	// Minimal: the counterexample has the fewest steps of any violating
@@ -60,6 +64,31 @@ type statesSettings struct {
 	maxStates int64
 	// finalIgnore: patterns of word labels left out of final_states.
 	finalIgnore []string
+	// visitedBytes: --visited-memory (0: 64-bit fingerprints).
+	visitedBytes int64
+}
+
+// parseBytes parses a size: a number of bytes, or of KiB, MiB, GiB or TiB
+// ("8GiB"; K, M, G, T and KB, MB, GB, TB mean the same). "" is 0.
+func parseBytes(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("want a positive size such as 8GiB or 512MiB")
+	}
+	shift := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "KIB": 10, "M": 20, "MB": 20, "MIB": 20, "G": 30, "GB": 30, "GIB": 30, "T": 40, "TB": 40, "TIB": 40}
+	sh, ok := shift[unit]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit %q: want KiB, MiB, GiB or TiB", s[len(num):])
+	}
+	if n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("too large")
+	}
+	return n << sh, nil
 }
 
 // checkStates is checkOne for --strategy states.
@@ -79,7 +108,7 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	}
 	search := checker.StateSearch{Config: cfg, Workload: lock, MaxStates: c.states.maxStates, Minimal: c.states.minimal,
 		Lassos: cfg.Acquires == 0, Stop: c.stop, ProgressEvery: 20_000, Workers: workers,
-		FinalIgnore: c.states.finalIgnore}
+		FinalIgnore: c.states.finalIgnore, VisitedBytes: c.states.visitedBytes}
 	var flushStates func() error
 	if sh := c.sh; sh.n > 1 {
 		if c.states.minimal || cfg.Acquires == 0 {
@@ -126,6 +155,7 @@ func (c *checkRun) checkStates(a algorithms.Algorithm) (checkResult, error) {
 	sf := r.StatesFields
 	sf.States, sf.Transitions, sf.FinalStates = rep.States, rep.Transitions, rep.FinalStates
 	sf.OmittedEstimate, sf.MemoryBytes, sf.Minimal = rep.OmittedEstimate, rep.MemoryBytes, rep.Minimal && rep.Shortest != nil
+	sf.VisitedFull = rep.VisitedFull
 	if s := rep.Elapsed.Seconds(); s > 0 {
 		sf.StatesPerSecond = math.Round(float64(rep.States) / s)
 	}
@@ -168,6 +198,8 @@ func printStatesRow(tw io.Writer, r checkResult, v, exp string) {
 		complete = "yes"
 	case r.Interrupted:
 		complete = "no (interrupted)"
+	case r.StatesFields.VisitedFull:
+		complete = "no (--visited-memory full)"
 	}
 	sf := r.StatesFields
 	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.2g\t%.1f MB\t%.2f\n", r.Algorithm, r.Config, v, exp, sf.States, sf.Transitions, sf.FinalStates,

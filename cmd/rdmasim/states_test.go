@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -104,6 +105,42 @@ func TestCheckStatesShards(t *testing.T) {
 			if a[i][k] != b[i][k] {
 				t.Errorf("%v: %s: whole %v, merged %v", a[i]["algorithm"], k, a[i][k], b[i][k])
 			}
+		}
+	}
+}
+
+// TestCheckStatesVisitedMemory: --visited-memory keeps 32-bit fingerprints in
+// a set of that size: with room, the same states; too small, the search stops
+// and says why; a size it cannot read, or the wrong strategy, is a usage
+// error naming the flag.
+func TestCheckStatesVisitedMemory(t *testing.T) {
+	rows := func(mem string) map[string]any {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run([]string{"check", "--alg", "mcs", "--strategy", "states", "--acquires", "1", "--workers", "1", "--format", "json",
+			"--progress=false", "--out", t.TempDir(), "--visited-memory", mem}, &out, &errb)
+		var r []map[string]any
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil || code != 0 || len(r) != 1 {
+			t.Fatalf("--visited-memory %s: exit %d, %v: %s", mem, code, err, errb.String())
+		}
+		return r[0]
+	}
+	if r := rows("1MiB"); r["states"].(float64) != 3005 || r["complete"] != true || r["visited_full"] != nil || r["omitted_estimate"].(float64) <= 0 {
+		t.Errorf("1 MiB: %v", r)
+	}
+	if r := rows("4KiB"); r["complete"] != false || r["visited_full"] != true || r["states"].(float64) > 923 {
+		t.Errorf("4 KiB: %v", r)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"--strategy states --visited-memory 8XB", `--visited-memory "8XB": unknown unit "XB"`},
+		{"--strategy states --visited-memory -1", `--visited-memory "-1": want a positive size`},
+		{"--visited-memory 8GiB", "--visited-memory applies to --strategy states"},
+		{"--strategy states --minimal --visited-memory 8GiB", "--visited-memory does not apply to --minimal"},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"check", "--alg", "mcs"}, strings.Fields(c.args)...)
+		if code := run(args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%s: exit %d, %q; want 2 and %q", c.args, code, errb.String(), c.want)
 		}
 	}
 }
