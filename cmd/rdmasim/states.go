@@ -36,7 +36,7 @@ type StatesFields struct {
 	OmittedEstimate float64 `json:"omitted_estimate"`
 	// VisitedFull: the visited set of --visited-memory filled up, and the
 	// search stopped there.
-	VisitedFull bool `json:"visited_full,omitempty"`
+	VisitedFull     bool    `json:"visited_full,omitempty"`
 	MemoryBytes     int64   `json:"memory_bytes"`
 	StatesPerSecond float64 `json:"states_per_second"`
 	// Minimal: the counterexample has the fewest steps of any violating
