@@ -48,9 +48,10 @@ type StateEngine struct {
 	replaying, recording bool
 	nested               int
 	effects              []func()
-	// MaxPositions bounds the positions kept (see pos): past it, a restore
-	// starts from a clean slate (positions are learnt again as threads reach
-	// them; those of saved states are re-rooted when restored). 0: no bound.
+	// MaxPositions bounds the positions and shared histories kept (see pos
+	// and hnode): past it, a restore starts from a clean slate (positions
+	// are learnt again as threads reach them; those of saved states are
+	// re-rooted when restored). 0: no bound.
 	MaxPositions int
 	// Respawned counts the coroutines restarted; Replayed the operations fed
 	// to them; Ran the positions a thread's code ran from (the others were
@@ -63,7 +64,29 @@ type StateEngine struct {
 const DefaultMaxPositions = 1 << 20
 
 // newTrie starts a clean slate of positions.
+//
+// The old positions and histories lose their lists of children, so that one
+// of them that a saved state still holds keeps only the path to it alive, not
+// the whole old trie.
 func (s *StateEngine) newTrie() {
+	if old := s.trie; old != nil {
+		stack := slices.Clone(old.roots)
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = append(stack[:len(stack)-1], p.kids...)
+			p.kids = nil
+		}
+		var hs []*hnode
+		for i := range s.firsts {
+			hs = append(hs, s.firsts[i]...)
+			s.firsts[i] = nil
+		}
+		for len(hs) > 0 {
+			h := hs[len(hs)-1]
+			hs = append(hs[:len(hs)-1], h.kids...)
+			h.kids = nil
+		}
+	}
 	s.trie = &trie{eng: s, roots: make([]*pos, len(s.e.threads))}
 	for i := range s.trie.roots {
 		s.trie.roots[i] = &pos{trie: s.trie}
@@ -176,7 +199,7 @@ type roundPoint struct {
 // hnode is one completed operation of a thread: a persistent list, so a saved
 // state shares the history of its ancestors.
 type hnode struct {
-	eng    *StateEngine // whose it is (kids are changed by that engine only)
+	gen    *trie    // made with that trie (kids are changed by its engine only, while it is current)
 	kids   []*hnode     // the histories that extend it, so far
 	parent *hnode
 	rec    opRec
@@ -464,7 +487,7 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 		h = hmix(h, v)
 	}
 	s.last[t.id] = r
-	n := &hnode{eng: s, parent: x.node, rec: r}
+	n := &hnode{gen: s.trie, parent: x.node, rec: r}
 	if x.node != nil {
 		n.h = hmix(x.node.h, h)
 	} else {
@@ -472,19 +495,21 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	}
 	if kids != nil {
 		*kids = append(*kids, n)
+		s.trie.n++
 	}
 	x.node = n
 }
 
 // kids is the list of the children of history node parent (nil: thread
-// th's first operations), or nil when parent is another engine's: the
+// th's first operations), or nil when parent is another engine's or was made
+// before the engine's last clean slate (see MaxPositions): the
 // children are kept so that a history reached again is the same node, made
 // and hashed once.
 func (s *StateEngine) kids(th int, parent *hnode) *[]*hnode {
 	switch {
 	case parent == nil:
 		return &s.firsts[th]
-	case parent.eng == s:
+	case parent.gen == s.trie:
 		return &parent.kids
 	}
 	return nil
@@ -500,9 +525,10 @@ func (s *StateEngine) marker(th int, parent *hnode, h uint64) *hnode {
 			}
 		}
 	}
-	m := &hnode{eng: s, parent: parent, marker: true, h: h}
+	m := &hnode{gen: s.trie, parent: parent, marker: true, h: h}
 	if kids != nil {
 		*kids = append(*kids, m)
+		s.trie.n++
 	}
 	return m
 }

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 )
 
 // usageError is a problem with the command line or the input files: exit status 2.
@@ -64,7 +65,21 @@ writable).
 `
 
 func main() {
+	softMemoryLimit()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// softMemoryLimit sets, unless GOMEMLIMIT does, the Go runtime's soft memory
+// limit to three quarters of the machine's memory. Left alone, the collector
+// lets the heap grow to twice what is live: a state search whose live data
+// is most of the memory would be killed for its garbage.
+func softMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if m := physicalMemory(); m > 0 {
+		debug.SetMemoryLimit(m / 4 * 3)
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -223,5 +224,27 @@ func TestFARLockReplay(t *testing.T) {
 	out, stderr, code := rdmasim(t, "replay", path)
 	if code != 0 || !strings.Contains(out, "mutual exclusion") || !strings.Contains(out, "word 2 of 2") {
 		t.Fatalf("replay %s: exit %d\n%s%s", path, code, out, stderr)
+	}
+}
+
+// TestSoftMemoryLimit: without GOMEMLIMIT the runtime's soft memory limit is
+// three quarters of the machine's memory; with it, GOMEMLIMIT's.
+func TestSoftMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	m := physicalMemory()
+	if m <= 0 {
+		t.Skip("the machine's memory is unknown here")
+	}
+	t.Setenv("GOMEMLIMIT", "")
+	softMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != m/4*3 {
+		t.Errorf("limit %d, want %d (3/4 of %d)", got, m/4*3, m)
+	}
+	debug.SetMemoryLimit(before)
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	softMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("with GOMEMLIMIT set: limit %d, want it left at %d", got, before)
 	}
 }
