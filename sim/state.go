@@ -200,7 +200,7 @@ type roundPoint struct {
 // state shares the history of its ancestors.
 type hnode struct {
 	gen    *trie    // made with that trie (kids are changed by its engine only, while it is current)
-	kids   []*hnode     // the histories that extend it, so far
+	kids   []*hnode // the histories that extend it, so far
 	parent *hnode
 	rec    opRec
 	h      uint64
