@@ -9,6 +9,7 @@ import (
 	"github.com/rdmasim/rdmasim/algorithms"
 	"github.com/rdmasim/rdmasim/rdma"
 	"github.com/rdmasim/rdmasim/sim"
+	"github.com/rdmasim/rdmasim/workload"
 )
 
 // TestStateRestoreRoundTrip: along random executions, a state saved, left by
@@ -17,13 +18,7 @@ import (
 // as the first time.
 func TestStateRestoreRoundTrip(t *testing.T) {
 	for _, name := range []string{"alock", "mcs", "spin-naive"} {
-		a, err := algorithms.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
-			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
-		})
+		wl := budgetOneLock(t, name)
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca", Arbitration: "any"}
 		s, err := newStateSys(cfg, wl, nil)
 		if err != nil {
@@ -111,13 +106,7 @@ func TestWildMatch(t *testing.T) {
 // mutual exclusion.
 func TestStateSearchCleanSlates(t *testing.T) {
 	for _, name := range []string{"alock", "mcs", "spin-naive"} {
-		a, err := algorithms.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
-			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
-		})
+		wl := budgetOneLock(t, name)
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
 		for _, workers := range []int{1, 2} {
 			search := func(limit int) StateReport {
@@ -182,13 +171,7 @@ func TestVisitedLargeTables(t *testing.T) {
 // complete, once it is 90 % full.
 func TestStateSearchCompact(t *testing.T) {
 	for _, name := range []string{"alock", "mcs", "spin-naive"} {
-		a, err := algorithms.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wl := Lock(func(s rdma.Setup) (rdma.Lock, error) {
-			return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
-		})
+		wl := budgetOneLock(t, name)
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
 		for _, workers := range []int{1, 2} {
 			full, err := StateSearch{Config: cfg, Workload: wl, Workers: workers}.Run()
@@ -256,4 +239,17 @@ func TestVisitedCompactCountsProbes(t *testing.T) {
 	if got, want := v.omitted(), 3/math.Exp2(32); math.Abs(got-want) > want*1e-3 {
 		t.Fatalf("omitted %g, want %g", got, want)
 	}
+}
+
+// budgetOneLock is the counter workload over the built-in lock name, with
+// budgets 1 and 1.
+func budgetOneLock(t *testing.T, name string) workload.Workload {
+	t.Helper()
+	a, err := algorithms.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Lock(func(s rdma.Setup) (rdma.Lock, error) {
+		return a.New(s, algorithms.Options{BudgetLocal: 1, BudgetRemote: 1})
+	})
 }
