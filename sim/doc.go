@@ -79,7 +79,7 @@
 // (StateEngine.Restore) runs no code at all: it puts each thread back at its
 // position. A coroutine is needed only when a thread reaches a position not
 // seen before; if the coroutine is elsewhere then, it is restarted and fed the
-// position's results without the model. Searching ALock at 2 local + 3 remote
+// position's results without the model. In a search of a queue lock with five
 // threads, about one transition in 300 runs code. This is exact under these
 // conditions, which a lock meant for the simulator meets:
 //
