@@ -105,7 +105,11 @@ func TestWildMatch(t *testing.T) {
 // finds with room for all, on 1 and 2 workers, and on a lock that breaks
 // mutual exclusion.
 func TestStateSearchCleanSlates(t *testing.T) {
-	for _, name := range []string{"alock", "mcs", "spin-naive"} {
+	names := []string{"alock", "mcs", "spin-naive"}
+	if underRace {
+		names = names[2:] // (the workers' sharing is what the race detector is for)
+	}
+	for _, name := range names {
 		wl := budgetOneLock(t, name)
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
 		for _, workers := range []int{1, 2} {
@@ -133,8 +137,8 @@ func TestStateSearchCleanSlates(t *testing.T) {
 // TestVisitedLargeTables: past 4 Mi slots the visited set fills to 85 %
 // before it doubles, and still tells new fingerprints from old.
 func TestVisitedLargeTables(t *testing.T) {
-	if testing.Short() {
-		t.Skip("64 MB")
+	if testing.Short() || underRace {
+		t.Skip("64 MB, and nothing concurrent")
 	}
 	var v visited
 	r := rand.New(rand.NewPCG(1, 2))
@@ -170,7 +174,11 @@ func TestVisitedLargeTables(t *testing.T) {
 // many states it expects to have lost; one too small stops the search, not
 // complete, once it is 90 % full.
 func TestStateSearchCompact(t *testing.T) {
-	for _, name := range []string{"alock", "mcs", "spin-naive"} {
+	names := []string{"alock", "mcs", "spin-naive"}
+	if underRace {
+		names = names[2:]
+	}
+	for _, name := range names {
 		wl := budgetOneLock(t, name)
 		cfg := Config{Nodes: 2, Threads: []int{1, 2}, Home: 0, Acquires: 2, Scope: "hca"}
 		for _, workers := range []int{1, 2} {
