@@ -48,10 +48,10 @@ type StateEngine struct {
 	replaying, recording bool
 	nested               int
 	effects              []func()
-	// MaxPositions bounds the positions and shared histories kept (see pos
-	// and hnode): past it, a restore starts from a clean slate (positions
-	// are learnt again as threads reach them; those of saved states are
-	// re-rooted when restored). 0: no bound.
+	// MaxPositions bounds the positions learnt (above) and the thread
+	// histories shared between states, together: past it, a restore starts
+	// from a clean slate (positions are learnt again as threads reach them;
+	// those of saved states are re-rooted when restored). 0: no bound.
 	MaxPositions int
 	// Respawned counts the coroutines restarted; Replayed the operations fed
 	// to them; Ran the positions a thread's code ran from (the others were
