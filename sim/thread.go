@@ -278,6 +278,11 @@ func (t *Thread) Effect(f func()) {
 	f()
 }
 
+// Replays reports whether the engine replays this thread's behaviour without
+// running its code (a stateful search): changes outside simulated memory must
+// then go through Effect. Elsewhere they may be made directly.
+func (t *Thread) Replays() bool { return t.e.hooks != nil }
+
 // Forget implements rdma.Forgetter: in a stateful search (StateEngine), the
 // thread's state from here on is its last round point, site and keep (see
 // rdma.Forget); elsewhere nothing.

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -148,7 +149,9 @@ func (r *Run) Thread(id int, t rdma.Thread) *Thread {
 	*th = Thread{Thread: t, run: r, id: id}
 	th.marker, _ = t.(marker)
 	th.failer, _ = t.(failer)
-	th.eff, _ = t.(effector)
+	if e, ok := t.(effector); ok && e.Replays() {
+		th.eff = e
+	}
 	th.async, _ = t.(rdma.Async)
 	th.timer, _ = t.(OpTimer)
 	return th
@@ -319,7 +322,17 @@ type OpRef struct{ i int }
 // first.
 func (t *Thread) Call(name string, arg ...uint64) OpRef {
 	var ref OpRef
-	t.update(func() { ref = t.call(name, arg) })
+	if t.eff != nil {
+		// (Declared and copied here, so that only this path allocates.)
+		var got OpRef
+		a := slices.Clone(arg)
+		t.eff.Effect(func() { got = t.call(name, a) })
+		ref = got
+	} else {
+		t.run.lock()
+		ref = t.call(name, arg)
+		t.run.unlock()
+	}
 	if t.timer != nil {
 		var a uint64
 		if len(arg) > 0 {
@@ -359,7 +372,14 @@ func (t *Thread) Return(op OpRef, result ...uint64) {
 	if t.timer != nil {
 		t.timer.OpEnded()
 	}
-	t.update(func() { t.ret(op, result) })
+	if t.eff != nil {
+		res := slices.Clone(result) // (only this path allocates)
+		t.eff.Effect(func() { t.ret(op, res) })
+		return
+	}
+	t.run.lock()
+	t.ret(op, result)
+	t.run.unlock()
 }
 
 func (t *Thread) ret(op OpRef, result []uint64) {
@@ -399,22 +419,36 @@ func (t *Thread) Do(name string, f func() uint64, arg ...uint64) uint64 {
 // Enter marks the thread's entry into its critical section; mutual exclusion
 // and bypass are judged here.
 func (t *Thread) Enter() {
-	t.update(func() {
-		r := t.run
-		if !t.enter(0) {
-			r.bypass.enter(r, t.id)
-			return
-		}
-		if f := r.bypass.enter(r, t.id); f != nil {
-			r.violate(t.id, f)
-		}
-	})
+	if t.eff != nil {
+		t.eff.Effect(t.enterCS)
+		return
+	}
+	t.run.lock()
+	t.enterCS()
+	t.run.unlock()
+}
+
+func (t *Thread) enterCS() {
+	r := t.run
+	if !t.enter(0) {
+		r.bypass.enter(r, t.id)
+		return
+	}
+	if f := r.bypass.enter(r, t.id); f != nil {
+		r.violate(t.id, f)
+	}
 }
 
 // EnterKey marks the thread's entry into the critical section of lock key (a
 // lock table's); mutual exclusion is judged per key.
 func (t *Thread) EnterKey(key int) {
-	t.update(func() { t.enter(key) })
+	if t.eff != nil {
+		t.eff.Effect(func() { t.enter(key) })
+		return
+	}
+	t.run.lock()
+	t.enter(key)
+	t.run.unlock()
 }
 
 func (t *Thread) enter(key int) bool {
@@ -439,58 +473,77 @@ func (t *Thread) Exit() { t.ExitKey(0) }
 
 // ExitKey marks the thread's exit from the critical section of lock key.
 func (t *Thread) ExitKey(key int) {
-	t.update(func() {
-		r := t.run
-		t.Mark("cs-exit")
-		r.mutex.exit(t.id, key)
-		if len(r.extra) > 0 {
-			r.observe(&Event{Kind: EvExit, Thread: t.id, Key: key})
-		}
-	})
+	if t.eff != nil {
+		t.eff.Effect(func() { t.exit(key) })
+		return
+	}
+	t.run.lock()
+	t.exit(key)
+	t.run.unlock()
+}
+
+func (t *Thread) exit(key int) {
+	r := t.run
+	t.Mark("cs-exit")
+	r.mutex.exit(t.id, key)
+	if len(r.extra) > 0 {
+		r.observe(&Event{Kind: EvExit, Thread: t.id, Key: key})
+	}
 }
 
 // Doorway implements rdma.Doorway: bypass is counted from here.
 func (t *Thread) Doorway() {
-	t.update(func() {
-		t.run.bypass.doorway(t.id)
-		if len(t.run.extra) > 0 {
-			t.run.observe(&Event{Kind: EvDoorway, Thread: t.id})
-		}
-	})
-}
-
-// update runs f, a change of the monitors' state, under the run's lock. On a
-// backend that replays a thread's behaviour without running its code (the
-// simulator's stateful search) it goes through the backend's Effect, which
-// keeps f and runs it again at every replay.
-func (t *Thread) update(f func()) {
 	if t.eff != nil {
-		t.eff.Effect(f)
+		t.eff.Effect(t.doorway)
 		return
 	}
 	t.run.lock()
-	defer t.run.unlock()
-	f()
+	t.doorway()
+	t.run.unlock()
 }
 
-// effector is implemented by the simulator's threads (sim.Thread.Effect).
-type effector interface{ Effect(f func()) }
+func (t *Thread) doorway() {
+	t.run.bypass.doorway(t.id)
+	if len(t.run.extra) > 0 {
+		t.run.observe(&Event{Kind: EvDoorway, Thread: t.id})
+	}
+}
+
+// effector is implemented by the simulator's threads: when Replays says so
+// (a stateful search replays the thread's behaviour without running its
+// code), every change the Thread's methods make to the monitors' state goes
+// through Effect, which keeps it and makes it again at every replay.
+// Otherwise the change is made at once, under the run's lock, and no closure
+// is made for it (these methods are on the simulator's hottest path).
+type effector interface {
+	Effect(f func())
+	Replays() bool
+}
 
 func (t *Thread) access(op rdma.Op, p rdma.Ptr) {
 	r := t.run
 	if !r.mixed.on && len(r.extra) == 0 {
 		return
 	}
-	t.update(func() {
-		if r.mixed.on {
-			if f := r.mixed.access(r, t.id, op, p); f != nil && len(r.warnings) < r.opts.MaxWarnings {
-				r.warnings = append(r.warnings, *f)
-			}
+	if t.eff != nil {
+		t.eff.Effect(func() { t.accessed(op, p) })
+		return
+	}
+	r.lock()
+	t.accessed(op, p)
+	r.unlock()
+}
+
+func (t *Thread) accessed(op rdma.Op, p rdma.Ptr) {
+	r := t.run
+	if r.mixed.on {
+		if f := r.mixed.access(r, t.id, op, p); f != nil && len(r.warnings) < r.opts.MaxWarnings {
+			r.warnings = append(r.warnings, *f)
 		}
-		if len(r.extra) > 0 {
-			r.observe(&Event{Kind: EvAccess, Thread: t.id, Access: op, Addr: p})
-		}
-	})
+	}
+	if len(r.extra) > 0 {
+		r.observe(&Event{Kind: EvAccess, Thread: t.id, Access: op, Addr: p})
+	}
 }
 
 // Store implements rdma.CPU.
