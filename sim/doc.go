@@ -108,9 +108,9 @@
 //     of its operations (workload.LockCounter does: key = the repetition's
 //     index, or 0 when it repeats forever), promising that the thread's state
 //     there depends on nothing but key. Every arrival at one key is one state:
-//     the history becomes a marker of (thread, key) whose replay is the history
-//     of the first path that arrived there. This keeps earlier rounds' results
-//     out of the states, and makes an endless workload's states finite.
+//     the history becomes a marker of (thread, key). This keeps earlier
+//     rounds' results out of the states, and makes an endless workload's
+//     states finite.
 //
 //  5. Retry loops: a CAS retry loop without Pause (a swap emulated by READ
 //     then CAS until it succeeds) carries the value a failed CAS returned

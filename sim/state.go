@@ -189,10 +189,9 @@ type threadExt struct {
 	roundExpect *opSig
 }
 
-// roundPoint is the representative of a thread's round point: the history of
-// the first path that reached it (to replay), and the first operation after.
+// roundPoint is what a thread's round point of one key keeps: the first
+// operation after the first arrival there.
 type roundPoint struct {
-	node  *hnode
 	first *opSig
 }
 
@@ -548,8 +547,8 @@ func (t *Thread) Round(key int) {
 }
 
 // roundPoint applies a round point: the history becomes a marker of (thread,
-// key) whose replay is the representative's, and the spin-iteration state
-// starts afresh (the round's first Pause cuts nothing).
+// key) with nothing before it, and the spin-iteration state starts afresh
+// (the round's first Pause cuts nothing).
 func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 	key := t.cutKey
 	m := s.reps[t.id]
@@ -559,12 +558,12 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 	}
 	rp := m[key]
 	if rp == nil {
-		rp = &roundPoint{node: x.node}
+		rp = &roundPoint{}
 		m[key] = rp
 	} else {
 		x.roundExpect = rp.first
 	}
-	x.node = s.marker(t.id, rp.node, hmix(0x726f756e64, uint64(t.id)<<32^uint64(key)))
+	x.node = s.marker(t.id, nil, hmix(0x726f756e64, uint64(t.id)<<32^uint64(key)))
 	x.roundH = x.node.h
 	x.resetCuts()
 	x.afterRound = true
@@ -572,9 +571,8 @@ func (s *StateEngine) roundPoint(t *Thread, x *threadExt) {
 }
 
 // forget applies Thread.Forget: the thread's history is equated with (its
-// last round point, site, keep); the marker's replay is this path's own
-// history, and the checkNext map compares what the thread does next along
-// every path that reaches the same marker.
+// last round point, site, keep); the checkNext map compares what the thread
+// does next along every path that reaches the same marker.
 func (s *StateEngine) forget(t *Thread, site string, keep []uint64) {
 	x := s.beforeRename(t)
 	h := hmix(x.roundH^0x666f72676574, uint64(len(keep)))
@@ -595,9 +593,8 @@ func (x *threadExt) resetCuts() {
 
 // carry applies Thread.Carry: within one retry loop (only reads since its
 // previous Carry), the thread's history is equated with (the history at the
-// loop's first Carry, vals). The marker's replay is this path's own history;
-// the checkNext map compares what the thread does next along every path that
-// reaches the same marker.
+// loop's first Carry, vals); the checkNext map compares what the thread does
+// next along every path that reaches the same marker.
 func (s *StateEngine) carry(t *Thread, vals []uint64) {
 	x := s.beforeRename(t)
 	if !x.carrySet || !x.carryClean {
@@ -624,8 +621,8 @@ func (s *StateEngine) beforeRename(t *Thread) *threadExt {
 	return x
 }
 
-// rename names the thread's state h from here on: a marker whose replay is
-// the path's own history.
+// rename names the thread's state h from here on: a marker after the
+// history so far.
 func (s *StateEngine) rename(th int, x *threadExt, h uint64) {
 	x.node = s.marker(th, x.node, h)
 }
@@ -678,8 +675,8 @@ func (s *StateEngine) issued(t *Thread, op *Op) {
 		if x.node != nil && x.node.parent == x.lastPause { // the Pause was the last operation
 			if start, ok := iterationStart(x.lastPause, x.prevPause, *sig); ok {
 				// Back at the top of the loop: named after the history
-				// where the iteration began (the replay keeps this path's
-				// own). The next Pause has nothing to cut back to.
+				// where the iteration began. The next Pause has nothing to
+				// cut back to.
 				h := uint64(0x7374617274)
 				if start != nil {
 					h = start.h
