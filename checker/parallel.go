@@ -312,9 +312,7 @@ func (w *pworker) visit(stack []dfsFrame, prefix []sim.Decision) ([]sim.Option, 
 // unexplored alternatives to idle workers.
 func (w *pworker) explore(it workItem) error {
 	p, s := w.p, w.s
-	if err := s.restore(it.sn); err != nil {
-		return err
-	}
+	s.restore(it.sn)
 	w.stack = append(w.stack[:0], dfsFrame{opts: it.opts, next: it.next, sn: it.sn})
 	w.prefix = it.prefix
 	atTop := true
@@ -340,9 +338,7 @@ func (w *pworker) explore(it workItem) error {
 			continue
 		}
 		if !atTop {
-			if err := s.restore(fr.sn); err != nil {
-				return err
-			}
+			s.restore(fr.sn)
 		}
 		o := fr.opts[fr.next]
 		fr.next++

@@ -294,14 +294,11 @@ func (s *stateSys) save(sn *snap) error {
 	return nil
 }
 
-func (s *stateSys) restore(sn *snap) error {
+func (s *stateSys) restore(sn *snap) {
 	s.restores++
-	if err := s.eng.Restore(&sn.eng); err != nil {
-		return err
-	}
+	s.eng.Restore(&sn.eng)
 	s.nic.RestoreSnapshot(&sn.nic, s.eng.PendingOp)
 	s.run.LoadState(&sn.run)
-	return nil
 }
 
 func (s *stateSys) fingerprint() uint64 {
@@ -389,9 +386,7 @@ func (s *stateSys) deadlockAhead(opts []sim.Option) (f *sim.Finding, ran bool, e
 		return nil, false, err
 	}
 	f, err = s.ahead(n)
-	if rerr := s.restore(&s.look); err == nil {
-		err = rerr
-	}
+	s.restore(&s.look)
 	s.lookOK, s.lookAt = err == nil, stateTok{s.restores, s.eng.Steps()}
 	if f == nil {
 		s.tail = s.tail[:0]
@@ -813,9 +808,7 @@ func (x StateSearch) Run() (StateReport, error) {
 			r := frontier[nextRoot]
 			frontier[nextRoot].sn = nil
 			nextRoot += x.Shards
-			if err := s.restore(r.sn); err != nil {
-				return rep, err
-			}
+			s.restore(r.sn)
 			prefix = r.prefix
 			lastFP = s.fingerprint()
 			if _, err := push(r.opts); err != nil {
@@ -848,9 +841,7 @@ func (x StateSearch) Run() (StateReport, error) {
 				continue
 			}
 			if !atTop {
-				if err := s.restore(fr.sn); err != nil {
-					return rep, err
-				}
+				s.restore(fr.sn)
 			}
 			o := fr.opts[fr.next]
 			fr.next++
@@ -1041,15 +1032,11 @@ func (x StateSearch) runMinimal() (StateReport, error) {
 			}
 			rep.States++
 			seen.add(n.fp)
-			if err := s.restore(n.sn); err != nil {
-				return rep, err
-			}
+			s.restore(n.sn)
 			opts := slices.Clone(s.eng.Options())
 			for i, o := range opts {
 				if i > 0 {
-					if err := s.restore(n.sn); err != nil {
-						return rep, err
-					}
+					s.restore(n.sn)
 				}
 				s.eng.Fire(o)
 				rep.Transitions++

@@ -873,7 +873,7 @@ func (s *StateEngine) Save(st *EngineState) {
 // must run from there: see next). The model's state is the caller's to
 // restore, after Restore (the model's operations in flight are those of
 // PendingOp); so are monitors outside the engine.
-func (s *StateEngine) Restore(st *EngineState) error {
+func (s *StateEngine) Restore(st *EngineState) {
 	e := s.e
 	if s.MaxPositions > 0 && s.trie.n > s.MaxPositions {
 		s.newTrie()
@@ -900,7 +900,6 @@ func (s *StateEngine) Restore(st *EngineState) error {
 	e.live, e.idle, e.steps, e.writes = st.live, st.idle, st.steps, st.writes
 	e.woken = e.woken[:0]
 	e.finding = nil
-	return nil
 }
 
 // adopt returns the position of thread th in s's trie with the results of p,
