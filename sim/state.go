@@ -70,26 +70,28 @@ const DefaultMaxPositions = 1 << 20
 // the whole old trie.
 func (s *StateEngine) newTrie() {
 	if old := s.trie; old != nil {
-		stack := slices.Clone(old.roots)
-		for len(stack) > 0 {
-			p := stack[len(stack)-1]
-			stack = append(stack[:len(stack)-1], p.kids...)
-			p.kids = nil
-		}
+		pruneKids(slices.Clone(old.roots), func(p *pos) *[]*pos { return &p.kids })
 		var hs []*hnode
 		for i := range s.firsts {
 			hs = append(hs, s.firsts[i]...)
 			s.firsts[i] = nil
 		}
-		for len(hs) > 0 {
-			h := hs[len(hs)-1]
-			hs = append(hs[:len(hs)-1], h.kids...)
-			h.kids = nil
-		}
+		pruneKids(hs, func(h *hnode) *[]*hnode { return &h.kids })
 	}
 	s.trie = &trie{eng: s, roots: make([]*pos, len(s.e.threads))}
 	for i := range s.trie.roots {
 		s.trie.roots[i] = &pos{trie: s.trie}
+	}
+}
+
+// pruneKids empties the lists of children (kids) of every node of the trees
+// under roots.
+func pruneKids[T any](roots []T, kids func(T) *[]T) {
+	for stack := roots; len(stack) > 0; {
+		n := stack[len(stack)-1]
+		k := kids(n)
+		stack = append(stack[:len(stack)-1], *k...)
+		*k = nil
 	}
 }
 
@@ -140,7 +142,7 @@ type behaviour struct {
 // child is the position after p's operation returned what r records.
 func (p *pos) child(r *opRec) *pos {
 	for _, k := range p.kids {
-		if k.rec.result == r.result && k.rec.req == r.req && k.rec.ok == r.ok && slices.Equal(k.rec.buf, r.buf) {
+		if k.rec.returned(r, r.buf) {
 			return k
 		}
 	}
@@ -215,6 +217,12 @@ type opRec struct {
 	ok      bool
 	buf     []uint64
 	changed bool // it changed memory (not hashed: the thread cannot tell)
+}
+
+// returned reports that r's operation returned what o's did, with buf the
+// words o's read (o.buf may not be set yet).
+func (r *opRec) returned(o *opRec, buf []uint64) bool {
+	return r.result == o.result && r.req == o.req && r.ok == o.ok && slices.Equal(r.buf, buf)
 }
 
 // opSig is what a thread asked for: the operation, its word and operands.
@@ -470,8 +478,7 @@ func (s *StateEngine) completed(t *Thread, x *threadExt) {
 	kids := s.kids(t.id, x.node)
 	if kids != nil {
 		for _, k := range *kids {
-			if !k.marker && k.rec.sig == r.sig && k.rec.result == r.result && k.rec.req == r.req && k.rec.ok == r.ok &&
-				k.rec.changed == r.changed && slices.Equal(k.rec.buf, buf) {
+			if !k.marker && k.rec.sig == r.sig && k.rec.changed == r.changed && k.rec.returned(&r, buf) {
 				s.last[t.id] = k.rec
 				x.node = k
 				return
@@ -772,15 +779,13 @@ func b2u(b bool) uint64 {
 func (s *StateEngine) Hash() uint64 {
 	h := uint64(0x6a09e667f3bcc909)
 	for i := range s.e.threads {
-		h = hmix(h, s.threadHash(i))
+		h = hmix(h, s.ThreadHash(i))
 	}
 	return h
 }
 
-// ThreadHash is thread th's part of Hash.
-func (s *StateEngine) ThreadHash(th int) uint64 { return s.threadHash(th) }
-
-func (s *StateEngine) threadHash(i int) uint64 {
+// ThreadHash is thread i's part of Hash.
+func (s *StateEngine) ThreadHash(i int) uint64 {
 	t := s.e.threads[i]
 	if t.done {
 		return 0xd0e0
