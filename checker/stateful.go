@@ -566,9 +566,9 @@ func (v *visited) add(fp uint64) bool {
 
 // full reports that the table should double before the next insertion: at
 // three quarters full, or, once it has 4 Mi slots (32 MB), at 85 %: a new
-// state then probes about 23 slots on average instead of 8.5, and a table
-// holds 13 % more states before it doubles (the largest searches are bound
-// by memory).
+// state then probes about 23 slots on average instead of 8.5 (Knuth's
+// estimate for linear probing), and a table holds 13 % more states before it
+// doubles (the largest searches are bound by memory).
 func (v *visited) full() bool {
 	if len(v.t) >= 1<<22 {
 		return v.n*20 >= int64(len(v.t))*17
